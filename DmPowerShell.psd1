@@ -1,0 +1,28 @@
+@{
+    # The one place that holds the module's version; build.ps1 stamps it into the assemblies.
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f0b3f4e-6f7c-4f0e-9a57-2f6d0c6a9d11'
+    RootModule           = 'DmPowerShell.dll'
+    Author               = 'DmPowerShell developers'
+    CompanyName          = 'DmPowerShell'
+    Copyright            = '(c) DmPowerShell developers. MIT License.'
+    Description          = 'Linux device-mapper thin provisioning as PowerShell cmdlets: thin pools on loop files or block devices, thin volumes and snapshots, typed status, over libdevmapper.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @()
+    TypesToProcess       = @()
+    CmdletsToExport      = @(
+        'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool',
+        'Enable-ThinPool', 'Disable-ThinPool'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Linux', 'DeviceMapper', 'ThinProvisioning', 'Storage', 'dmsetup', 'PSEdition_Core')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'Thin pools: create, list, status, resize, enable, disable, remove.'
+        }
+    }
+}

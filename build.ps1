@@ -1,0 +1,265 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, publishes and tests DmPowerShell.
+.DESCRIPTION
+    Tasks (run in the order given):
+      Restore      dotnet tools (pwsh) and the PowerShell modules from NuGet (Pester)
+      Build        compile, and publish the module folder out/DmPowerShell/<version>/
+      UnitTest     xunit unit tests on the host (tests/Unit)
+      PesterUnit   Pester tests that need no kernel, on the host (tests/Pester/Unit)
+      GuestTest    the kernel suites (tests/Kernel, tests/Pester/Kernel) inside the QEMU guest
+      Test         Build, UnitTest, PesterUnit, GuestTest, then Summary
+      Summary      one line `N passed, N failed, N skipped` over every result file
+      Demo         a real pool, thin volume and status: on the host if it has device-mapper,
+                   else in the guest
+      Clean        remove out/ (the guest's kernel cache included)
+.EXAMPLE
+    ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    # One or more task names; "Build,UnitTest" works from `pwsh -File` too.
+    [string[]] $Task = @('Build'),
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Seconds the guest may run before it is killed and counted as failed.
+    [int] $GuestTimeout = 1800
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$env:POWERSHELL_UPDATECHECK = 'Off'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+
+$knownTasks = 'Restore', 'Build', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Demo', 'Clean'
+$Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
+foreach ($name in $Task) {
+    if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
+}
+
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$Results = Join-Path $Out 'results'
+$Manifest = Import-PowerShellDataFile (Join-Path $Root 'DmPowerShell.psd1')
+$Version = $Manifest.ModuleVersion
+$ModuleFolder = Join-Path $Out "DmPowerShell/$Version"
+$Packages = Join-Path $Out 'packages'
+$PwshDll = Join-Path $PSHOME 'pwsh.dll'
+$Bin = Join-Path $Out 'artifacts/bin'
+
+function Invoke-Native {
+    # Runs a program with an argument list (never a command string) and fails on a non-zero exit.
+    param([string] $FilePath, [string[]] $ArgumentList, [switch] $AllowFailure)
+    Write-Verbose "$FilePath $($ArgumentList -join ' ')"
+    & $FilePath @ArgumentList | Out-Host
+    if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) {
+        throw "$FilePath exited with $LASTEXITCODE"
+    }
+    $LASTEXITCODE
+}
+
+function Get-PesterManifest {
+    $props = [xml](Get-Content -Raw (Join-Path $Root 'tools/Packages.csproj'))
+    $pesterVersion = $props.Project.PropertyGroup.PesterVersion
+    Join-Path $Packages "pester/$pesterVersion/tools/Pester.psd1"
+}
+
+function Invoke-Restore {
+    Push-Location $Root
+    try {
+        $null = Invoke-Native dotnet @('tool', 'restore')
+        $null = Invoke-Native dotnet @('restore', 'tools/Packages.csproj', "-p:RestorePackagesPath=$Packages", '--verbosity', 'quiet')
+    }
+    finally { Pop-Location }
+}
+
+function Invoke-Build {
+    if (-not (Test-Path (Get-PesterManifest))) { Invoke-Restore }
+    Push-Location $Root
+    try {
+        $null = Invoke-Native dotnet @('build', 'DmPowerShell.slnx', '-c', $Configuration, "-p:Version=$Version", '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
+    }
+    finally { Pop-Location }
+    Publish-Module
+}
+
+function Publish-Module {
+    # The module folder: manifest, the DLLs flat beside it (Tmds.LibC included), formats, help.
+    $built = Join-Path $Bin "DmPowerShell/$($Configuration.ToLowerInvariant())_linux-x64"
+    if (Test-Path $ModuleFolder) { Remove-Item -Recurse -Force $ModuleFolder }
+    $null = New-Item -ItemType Directory -Force $ModuleFolder 
+    foreach ($name in 'DmPowerShell.dll', 'DmPowerShell.Core.dll', 'Tmds.LibC.dll') {
+        Copy-Item (Join-Path $built $name) $ModuleFolder
+    }
+    Copy-Item (Join-Path $Root 'DmPowerShell.psd1') $ModuleFolder
+    $formats = Join-Path $Root 'src/DmPowerShell/Commands/Formats'
+    Get-ChildItem $formats -Filter '*.ps1xml' -ErrorAction SilentlyContinue | Copy-Item -Destination $ModuleFolder
+    $help = Join-Path $Root 'out/help/en-US'
+    if (Test-Path $help) { Copy-Item -Recurse $help $ModuleFolder }
+    Write-Host "Published $ModuleFolder"
+}
+
+function Invoke-UnitTest {
+    $null = New-Item -ItemType Directory -Force $Results 
+    Push-Location $Root
+    try {
+        $null = Invoke-Native dotnet @('test', 'tests/Unit/DmPowerShell.Tests.Unit.csproj', '-c', $Configuration, '--no-build', '--nologo',
+            '--logger', 'trx;LogFileName=unit.trx', '--results-directory', $Results) -AllowFailure
+    }
+    finally { Pop-Location }
+}
+
+function Invoke-PesterSuite {
+    # One pwsh child per suite, so that the built module never loads into this build process.
+    param([string] $Path, [string] $OutputFile, [string[]] $Tag, [string[]] $ExcludeTag)
+    $arguments = @($PwshDll, '-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Pester/Run-Pester.ps1'),
+        '-PesterManifest', (Get-PesterManifest), '-ModuleManifest', (Join-Path $ModuleFolder 'DmPowerShell.psd1'),
+        '-Path', $Path, '-OutputFile', $OutputFile)
+    if ($Tag) { $arguments += @('-Tag', ($Tag -join ',')) }
+    if ($ExcludeTag) { $arguments += @('-ExcludeTag', ($ExcludeTag -join ',')) }
+    $null = Invoke-Native dotnet $arguments -AllowFailure
+}
+
+function Invoke-PesterUnit {
+    $null = New-Item -ItemType Directory -Force $Results 
+    Invoke-PesterSuite -Path (Join-Path $Root 'tests/Pester/Unit') -OutputFile (Join-Path $Results 'pester-unit.xml') -ExcludeTag Kernel
+}
+
+function New-GuestJob {
+    # A job folder the guest mounts read-write at the same path; job.sh runs there as root.
+    param([string] $Name, [string] $Body)
+    $job = Join-Path $Out "guest-jobs/$Name"
+    if (Test-Path $job) { Remove-Item -Recurse -Force $job }
+    $null = New-Item -ItemType Directory -Force $job 
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+    $script = @"
+#!/bin/bash
+# Generated by build.ps1: runs inside the guest, in a chroot of the host's root.
+set -u
+export HOME=/tmp/home DOTNET_CLI_HOME=/tmp/home DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_UPDATECHECK=Off POWERSHELL_TELEMETRY_OPTOUT=1
+export NUGET_PACKAGES='$nugetRoot' DMPS_STATE_ROOT=/tmp/dmps-state
+mkdir -p "`$HOME" /tmp/dmps-state
+cd '$Root'
+JOB='$job'
+PWSH_DLL='$PwshDll'
+MODULE='$(Join-Path $ModuleFolder 'DmPowerShell.psd1')'
+$Body
+"@
+    Set-Content -Path (Join-Path $job 'job.sh') -Value $script.Replace("`r", '') -NoNewline
+    $job
+}
+
+function Invoke-Guest {
+    param([string] $Job)
+    $code = Invoke-Native bash @((Join-Path $Root 'guest/run.sh'), $Job, $GuestTimeout) -AllowFailure
+    switch ($code) {
+        124 { Write-Warning "The guest timed out after $GuestTimeout s." }
+        125 { Write-Warning 'The guest crashed or never started.' }
+    }
+    $code
+}
+
+function Invoke-GuestTest {
+    $null = New-Item -ItemType Directory -Force $Results 
+    $kernelDll = Join-Path $Bin "DmPowerShell.Tests.Kernel/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Kernel.dll"
+    $body = @"
+status=0
+mkdir -p "`$JOB/results"
+echo "guest: xunit kernel tests"
+dotnet test '$kernelDll' --logger 'trx;LogFileName=kernel-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
+echo "guest: Pester kernel tests"
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
+  -ModuleManifest "`$MODULE" -Path '$Root/tests/Pester/Kernel' -Tag Kernel -OutputFile "`$JOB/results/kernel-pester.xml" 2>&1 || status=1
+exit `$status
+"@
+    $job = New-GuestJob -Name 'kernel-tests' -Body $body
+    $code = Invoke-Guest $job
+    Get-ChildItem (Join-Path $Results 'kernel-*') -ErrorAction SilentlyContinue | Remove-Item -Force
+    Get-ChildItem (Join-Path $job 'results') -ErrorAction SilentlyContinue | Copy-Item -Destination $Results
+    Copy-Item (Join-Path $job 'console.log') (Join-Path $Results 'guest-console.log') -ErrorAction SilentlyContinue
+    # A guest that never reported is a failure of its own, counted in the summary.
+    Set-Content (Join-Path $Results 'guest-exit-code') $code
+}
+
+function Get-TestCounts {
+    # Counts each test once, from TRX (xunit) and JUnit (Pester) files.
+    param([string] $File)
+    $xml = [xml](Get-Content -Raw $File)
+    if ($File -like '*.trx') {
+        $outcomes = @($xml.TestRun.Results.ChildNodes | Where-Object LocalName -eq 'UnitTestResult' | ForEach-Object outcome)
+        return [pscustomobject]@{
+            Passed  = @($outcomes | Where-Object { $_ -eq 'Passed' }).Count
+            Failed  = @($outcomes | Where-Object { $_ -in 'Failed', 'Error', 'Timeout', 'Aborted' }).Count
+            Skipped = @($outcomes | Where-Object { $_ -in 'NotExecuted', 'Inconclusive' }).Count
+        }
+    }
+    $cases = @($xml.SelectNodes('//testcase'))
+    $failed = @($cases | Where-Object { $_.SelectSingleNode('failure|error') }).Count
+    $skipped = @($cases | Where-Object { $_.SelectSingleNode('skipped') }).Count
+    [pscustomobject]@{ Passed = $cases.Count - $failed - $skipped; Failed = $failed; Skipped = $skipped }
+}
+
+function Invoke-Summary {
+    $expected = [ordered]@{
+        'unit.trx'          = 'xunit unit (host)'
+        'pester-unit.xml'   = 'Pester unit (host)'
+        'kernel-xunit.trx'  = 'xunit kernel (guest)'
+        'kernel-pester.xml' = 'Pester kernel (guest)'
+    }
+    $passed = 0; $failed = 0; $skipped = 0
+    foreach ($file in $expected.Keys) {
+        $path = Join-Path $Results $file
+        if (-not (Test-Path $path)) {
+            Write-Host ("{0,-24} no results: counted as 1 failure" -f $expected[$file])
+            $failed++
+            continue
+        }
+        $counts = Get-TestCounts $path
+        Write-Host ("{0,-24} {1} passed, {2} failed, {3} skipped" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped)
+        if ($file -like 'kernel-*' -and $counts.Passed + $counts.Failed -eq 0) {
+            Write-Host ("{0,-24} ran no test: counted as 1 failure" -f $expected[$file])
+            $failed++
+        }
+        $passed += $counts.Passed; $failed += $counts.Failed; $skipped += $counts.Skipped
+    }
+    $guestExit = Join-Path $Results 'guest-exit-code'
+    if ((Test-Path $guestExit) -and (Get-Content $guestExit) -in '124', '125') {
+        Write-Host 'guest                    crashed or timed out: counted as 1 failure'
+        $failed++
+    }
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    $demo = Join-Path $Root 'tools/demo.ps1'
+    if ((Test-Path /proc/misc) -and (Select-String -Quiet -Path /proc/misc -Pattern 'device-mapper')) {
+        $null = Invoke-Native dotnet @($PwshDll, '-NoProfile', '-File', $demo, '-ModuleManifest', (Join-Path $ModuleFolder 'DmPowerShell.psd1'))
+        return
+    }
+    Write-Host 'This kernel has no device-mapper: running the demo in the guest.'
+    $job = New-GuestJob -Name 'demo' -Body "dotnet `"`$PWSH_DLL`" -NoProfile -File '$demo' -ModuleManifest `"`$MODULE`""
+    $code = Invoke-Guest $job
+    if ($code -ne 0) { throw "The demo failed in the guest (exit $code); see $job/console.log" }
+}
+
+foreach ($step in $Task) {
+    Write-Host "== $step" -ForegroundColor Cyan
+    switch ($step) {
+        'Restore' { Invoke-Restore }
+        'Build' { Invoke-Build }
+        'UnitTest' { Invoke-UnitTest }
+        'PesterUnit' { Invoke-PesterUnit }
+        'GuestTest' { Invoke-GuestTest }
+        'Test' {
+            if (Test-Path $Results) { Remove-Item -Recurse -Force $Results }
+            Invoke-Build; Invoke-UnitTest; Invoke-PesterUnit; Invoke-GuestTest; Invoke-Summary
+        }
+        'Summary' { Invoke-Summary }
+        'Demo' { Invoke-Build; Invoke-Demo }
+        'Clean' { if (Test-Path $Out) { Remove-Item -Recurse -Force $Out } }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Management.Automation;
+using DmPowerShell.Pools;
+
+namespace DmPowerShell.Commands.Cmdlets;
+
+/// <summary>Disable-ThinPool: deactivates a pool, keeping its files (or devices) and record.</summary>
+[Cmdlet(VerbsLifecycle.Disable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ThinPool))]
+public sealed class DisableThinPoolCommand : DmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    /// <summary>Deactivate the pool's active thin volumes first, instead of refusing.</summary>
+    [Parameter]
+    public SwitchParameter DeactivateVolumes { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            Try(name, () =>
+            {
+                if (Pools.Disable(name, DeactivateVolumes, OperationHost) && PassThru)
+                {
+                    WriteObject(Pools.Get(name));
+                }
+            });
+        }
+    }
+}

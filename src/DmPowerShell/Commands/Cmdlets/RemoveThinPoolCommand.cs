@@ -1,0 +1,49 @@
+using System.Management.Automation;
+using DmPowerShell.Pools;
+
+namespace DmPowerShell.Commands.Cmdlets;
+
+/// <summary>Remove-ThinPool: deactivates a pool and deletes its record; its files only when asked.</summary>
+[Cmdlet(VerbsCommon.Remove, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(ThinPool))]
+public sealed class RemoveThinPoolCommand : DmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    public string Name { get; set; } = "";
+
+    /// <summary>Deactivate the pool's active thin volumes first, instead of refusing.</summary>
+    [Parameter]
+    public SwitchParameter DeactivateVolumes { get; set; }
+
+    /// <summary>Loop mode: delete the sparse data and metadata files (all data in the pool).</summary>
+    [Parameter]
+    public SwitchParameter DeleteBackingFiles { get; set; }
+
+    /// <summary>Skip the confirmation (the change itself is the same).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (Force && !MyInvocation.BoundParameters.ContainsKey("Confirm"))
+        {
+            ConfirmPreference = ConfirmImpact.None;
+        }
+        Try(Name, () =>
+        {
+            var before = PassThru ? Pools.Get(Name) : null;
+            if (Pools.Remove(Name, DeactivateVolumes, DeleteBackingFiles, OperationHost) && before is not null)
+            {
+                WriteObject(before with { Active = false, Device = null, DataDevice = null, MetadataDevice = null });
+            }
+        });
+    }
+
+    private ConfirmImpact ConfirmPreference
+    {
+        set => SessionState.PSVariable.Set("ConfirmPreference", value);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Management.Automation;
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+
+namespace DmPowerShell.Commands;
+
+/// <summary>
+/// What every DmPowerShell cmdlet shares: the state root, the services over it, the bridge that
+/// hands ShouldProcess, verbose, warnings and progress to the core, and the mapping of the
+/// core's typed exceptions to ErrorRecords with stable ids.
+/// </summary>
+public abstract class DmCmdlet : PSCmdlet
+{
+    private PoolRegistry? registry;
+
+    /// <summary>The registry folder (default /var/lib/dmpowershell, or $env:DMPS_STATE_ROOT).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateRoot { get; set; }
+
+    protected PoolRegistry Registry => registry ??= new PoolRegistry(StateRoot is null ? null : GetUnresolvedProviderPathFromPSPath(StateRoot));
+
+    protected PoolService Pools => new(Registry);
+
+    protected IOperationHost OperationHost => new CmdletHost(this);
+
+    /// <summary>Runs one unit of work; a failure becomes a non-terminating error for that item.</summary>
+    protected void Try(object? target, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            WriteError(ErrorMapping.ToErrorRecord(e, target));
+        }
+    }
+
+    /// <summary>Runs work that nothing can proceed without; a failure stops the cmdlet.</summary>
+    protected void TryOrStop(object? target, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (IsExpected(e))
+        {
+            ThrowTerminatingError(ErrorMapping.ToErrorRecord(e, target));
+        }
+    }
+
+    private static bool IsExpected(Exception e) =>
+        e is DmPowerShellException or DeviceMapperException or LockTimeoutException or NativeCallException
+            or IOException or UnauthorizedAccessException;
+
+    /// <summary>The core's view of this cmdlet: ShouldProcess with the whole plan, and the output streams.</summary>
+    private sealed class CmdletHost : IOperationHost
+    {
+        private readonly DmCmdlet cmdlet;
+
+        public CmdletHost(DmCmdlet cmdlet) => this.cmdlet = cmdlet;
+
+        public bool ShouldProcess(string target, string action, string plan)
+        {
+            // -WhatIf prints the description: make it the full plan, line by line.
+            var description = $"{action} {target}:{Environment.NewLine}  {plan.Replace(Environment.NewLine, Environment.NewLine + "  ")}";
+            return cmdlet.ShouldProcess(description, $"{action} {target}?{Environment.NewLine}{plan}", action);
+        }
+
+        public void Verbose(string message) => cmdlet.WriteVerbose(message);
+
+        public void Warning(string message) => cmdlet.WriteWarning(message);
+
+        public void Progress(string activity, string status, int percent, bool completed = false)
+        {
+            var record = new ProgressRecord(Math.Abs(activity.GetHashCode()) % 100000, activity, status)
+            {
+                PercentComplete = Math.Clamp(percent, -1, 100),
+                RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
+            cmdlet.WriteProgress(record);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+namespace DmPowerShell;
+
+/// <summary>The kind of a failure, which the cmdlets map to an ErrorCategory.</summary>
+public enum ErrorKind
+{
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    ResourceBusy,
+    InvalidState,
+    NotSupported,
+    PermissionDenied,
+    Unavailable,
+    Timeout,
+    OperationFailed,
+}
+
+/// <summary>
+/// A failure the module explains to its user: a stable id (documented in about_DmPowerShell),
+/// a kind, the object it concerns, and a message that says what to do.
+/// </summary>
+public class DmPowerShellException : Exception
+{
+    public DmPowerShellException(string errorId, ErrorKind kind, string message, object? target = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorId = errorId;
+        Kind = kind;
+        Target = target;
+    }
+
+    public string ErrorId { get; }
+    public ErrorKind Kind { get; }
+    public object? Target { get; }
+}
+
+/// <summary>Stable error ids. They are part of the module's contract: never rename one.</summary>
+public static class ErrorIds
+{
+    public const string InvalidName = "InvalidName";
+    public const string NameTaken = "NameTaken";
+    public const string InvalidSize = "InvalidSize";
+    public const string InvalidBlockSize = "InvalidBlockSize";
+    public const string MetadataSizeOutOfRange = "MetadataSizeOutOfRange";
+    public const string InvalidSetting = "InvalidSetting";
+    public const string PoolNotFound = "PoolNotFound";
+    public const string PoolNotOwned = "PoolNotOwned";
+    public const string PoolActive = "PoolActive";
+    public const string PoolInactive = "PoolInactive";
+    public const string VolumesActive = "VolumesActive";
+    public const string ShrinkNotSupported = "ShrinkNotSupported";
+    public const string DeviceNotFound = "DeviceNotFound";
+    public const string DeviceInUse = "DeviceInUse";
+    public const string DeviceHasSignature = "DeviceHasSignature";
+    public const string SameDevice = "SameDataAndMetadataDevice";
+    public const string BackingFileExists = "BackingFileExists";
+    public const string BackingFileMissing = "BackingFileMissing";
+    public const string StateRootInvalid = "StateRootInvalid";
+    public const string DeviceMapperUnavailable = "DeviceMapperUnavailable";
+    public const string NotRoot = "NotRoot";
+    public const string LockTimeout = "LockTimeout";
+    public const string DeviceMapperFailed = "DeviceMapperFailed";
+    public const string PoolUnhealthy = "PoolUnhealthy";
+    public const string RecordCorrupt = "RecordCorrupt";
+}

@@ -1,0 +1,132 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace DmPowerShell.Interop;
+
+/// <summary>A raw file descriptor opened with O_CLOEXEC, closed exactly once.</summary>
+internal sealed class FileDescriptor : SafeHandle
+{
+    private FileDescriptor(int fd) : base(new IntPtr(-1), ownsHandle: true) => SetHandle(new IntPtr(fd));
+
+    public override bool IsInvalid => handle.ToInt64() < 0;
+
+    public int Fd => (int)handle.ToInt64();
+
+    protected override bool ReleaseHandle() => close(Fd) == 0;
+
+    /// <summary>Opens a path; throws <see cref="NativeCallException"/> with the errno on failure.</summary>
+    public static unsafe FileDescriptor Open(string path, int flags, int mode = 0)
+    {
+        var bytes = NullTerminated(path);
+        int fd;
+        fixed (byte* p = bytes)
+        {
+            do
+            {
+                fd = open(p, flags | O_CLOEXEC, (mode_t)mode);
+            }
+            while (fd < 0 && errno == EINTR);
+        }
+        if (fd < 0)
+        {
+            throw new NativeCallException("open", path, errno);
+        }
+        return new FileDescriptor(fd);
+    }
+
+    /// <summary>Runs an ioctl with a pointer argument; throws with the errno on failure.</summary>
+    public unsafe int Ioctl(uint request, void* argument, string what)
+    {
+        int result;
+        bool added = false;
+        DangerousAddRef(ref added);
+        try
+        {
+            do
+            {
+                result = ioctl(Fd, unchecked((int)request), argument);
+            }
+            while (result < 0 && errno == EINTR);
+            if (result < 0)
+            {
+                throw new NativeCallException(what, null, errno);
+            }
+            return result;
+        }
+        finally
+        {
+            if (added) DangerousRelease();
+        }
+    }
+
+    /// <summary>Runs an ioctl with an integer argument; throws with the errno on failure.</summary>
+    public int Ioctl(uint request, int argument, string what)
+    {
+        int result;
+        bool added = false;
+        DangerousAddRef(ref added);
+        try
+        {
+            do
+            {
+                result = ioctl(Fd, unchecked((int)request), argument);
+            }
+            while (result < 0 && errno == EINTR);
+            if (result < 0)
+            {
+                throw new NativeCallException(what, null, errno);
+            }
+            return result;
+        }
+        finally
+        {
+            if (added) DangerousRelease();
+        }
+    }
+
+    internal static byte[] NullTerminated(string text)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, 0, text.Length, bytes, 0);
+        return bytes;
+    }
+}
+
+/// <summary>A libc call failed; carries the errno, never parsed text.</summary>
+public sealed class NativeCallException : IOException
+{
+    public NativeCallException(string call, string? path, int errno)
+        : base($"{call}{(path is null ? "" : $" '{path}'")} failed: {Interop.Errno.Describe(errno)}")
+    {
+        Call = call;
+        Path = path;
+        Errno = errno;
+        HResult = errno;
+    }
+
+    public string Call { get; }
+    public string? Path { get; }
+    public int Errno { get; }
+}
+
+/// <summary>errno names and texts, for messages users can act on.</summary>
+public static class Errno
+{
+    public const int EPERM = 1, ENOENT = 2, EIO = 5, ENXIO = 6, EBADF = 9, EAGAIN = 11, ENOMEM = 12,
+        EACCES = 13, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28,
+        EROFS = 30, ENODATA = 61, EOPNOTSUPP = 95;
+
+    private static readonly Dictionary<int, string> Names = new()
+    {
+        [EPERM] = "EPERM", [ENOENT] = "ENOENT", [EIO] = "EIO", [ENXIO] = "ENXIO", [EBADF] = "EBADF",
+        [EAGAIN] = "EAGAIN", [ENOMEM] = "ENOMEM", [EACCES] = "EACCES", [EBUSY] = "EBUSY",
+        [EEXIST] = "EEXIST", [ENODEV] = "ENODEV", [EINVAL] = "EINVAL", [ENOTTY] = "ENOTTY",
+        [ENOSPC] = "ENOSPC", [EROFS] = "EROFS", [ENODATA] = "ENODATA", [EOPNOTSUPP] = "EOPNOTSUPP",
+    };
+
+    public static string Name(int errno) => Names.TryGetValue(errno, out var name) ? name : $"errno {errno}";
+
+    public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} ({Name(errno)})";
+}

@@ -1,0 +1,313 @@
+using System.Runtime.InteropServices;
+using DmPowerShell.Interop;
+using static DmPowerShell.Interop.LibDevMapper;
+
+namespace DmPowerShell.Kernel;
+
+/// <summary>
+/// The module's one way to talk to device-mapper: each method is one libdevmapper task, run
+/// under the process-wide libdm lock. Failures become typed exceptions carrying the errno.
+/// </summary>
+public sealed class DeviceMapperClient
+{
+    /// <summary>The process's client; it holds no state besides libdevmapper's own.</summary>
+    public static DeviceMapperClient Shared { get; } = new();
+
+    /// <summary>Raised before each change, with a line such as `load web: 0 2048 thin-pool ...`.</summary>
+    public event Action<string>? Changing;
+
+    public DeviceMapperVersion GetVersion()
+    {
+        return Run(TaskType.Version, DmOperation.Version, null, null, task =>
+        {
+            unsafe
+            {
+                var buffer = stackalloc byte[128];
+                var driver = dm_task_get_driver_version(task, buffer, 128) != 0 ? Marshal.PtrToStringUTF8((IntPtr)buffer) : null;
+                var library = dm_get_library_version(buffer, 128) != 0 ? Marshal.PtrToStringUTF8((IntPtr)buffer) : null;
+                return new DeviceMapperVersion(library ?? "unknown", driver ?? "unknown");
+            }
+        });
+    }
+
+    /// <summary>Whether libdevmapper synchronises with a running udev (cookies and semaphores).</summary>
+    public bool UdevSyncSupported
+    {
+        get
+        {
+            lock (Gate)
+            {
+                EnsureLibrary();
+                return dm_udev_get_sync_support() != 0;
+            }
+        }
+    }
+
+    /// <summary>Creates a device and, when a table is given, loads and resumes it in one task.</summary>
+    public void Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false)
+    {
+        Announce($"create {name}{(uuid is null ? "" : $" uuid {uuid}")}{Describe(table)}");
+        Run(TaskType.Create, DmOperation.Create, name, task =>
+        {
+            if (uuid is not null) Check(dm_task_set_uuid(task, uuid), DmOperation.Create, name, "uuid");
+            AddTargets(task, table, DmOperation.Create, name);
+            if (readOnly) dm_task_set_ro(task);
+        }, _ => 0, udev: table.Count > 0, detail: Describe(table));
+    }
+
+    /// <summary>Loads a table into the device's inactive slot (resume makes it live).</summary>
+    public void Load(string name, IReadOnlyList<DmTarget> table, bool readOnly = false)
+    {
+        Announce($"load {name}{Describe(table)}");
+        Run(TaskType.Reload, DmOperation.Load, name, task =>
+        {
+            AddTargets(task, table, DmOperation.Load, name);
+            if (readOnly) dm_task_set_ro(task);
+        }, _ => 0, detail: Describe(table));
+    }
+
+    public void Suspend(string name, bool noFlush = false)
+    {
+        Announce($"suspend {name}");
+        Run(TaskType.Suspend, DmOperation.Suspend, name, task =>
+        {
+            if (noFlush) dm_task_no_flush(task);
+        }, _ => 0);
+    }
+
+    public void Resume(string name)
+    {
+        Announce($"resume {name}");
+        Run(TaskType.Resume, DmOperation.Resume, name, null, _ => 0, udev: true);
+    }
+
+    /// <summary>Removes a device. Deferred: the kernel removes it when its last opener closes.</summary>
+    public void Remove(string name, bool deferred = false)
+    {
+        Announce($"remove {name}{(deferred ? " (deferred)" : "")}");
+        Run(TaskType.Remove, DmOperation.Remove, name, task =>
+        {
+            if (deferred) dm_task_deferred_remove(task);
+        }, _ => 0, udev: true);
+    }
+
+    public void Rename(string name, string newName)
+    {
+        Announce($"rename {name} to {newName}");
+        Run(TaskType.Rename, DmOperation.Rename, name, task =>
+            Check(dm_task_set_newname(task, newName), DmOperation.Rename, name, "new name"), _ => 0, udev: true);
+    }
+
+    /// <summary>Sends a target message (to sector 0 unless told otherwise) and returns the reply, if any.</summary>
+    public string? SendMessage(string name, string message, ulong sector = 0)
+    {
+        Announce($"message {name} {sector} {message}");
+        return Run(TaskType.TargetMessage, DmOperation.Message, name, task =>
+        {
+            Check(dm_task_set_sector(task, sector), DmOperation.Message, name, message);
+            Check(dm_task_set_message(task, message), DmOperation.Message, name, message);
+        }, task =>
+        {
+            var response = ReadString(dm_task_get_message_response(task));
+            return string.IsNullOrEmpty(response) ? null : response;
+        }, detail: message);
+    }
+
+    public string? SendMessage(string name, PoolMessage message) => SendMessage(name, message.Text);
+
+    /// <summary>The device's info, or null when no device has that name.</summary>
+    public DeviceInfo? GetInfo(string name)
+    {
+        return Run(TaskType.Info, DmOperation.Info, name, null, task =>
+        {
+            if (dm_task_get_info(task, out var info) == 0 || info.Exists == 0)
+            {
+                return null;
+            }
+            var uuid = ReadString(dm_task_get_uuid(task));
+            return new DeviceInfo(ReadString(dm_task_get_name(task)) ?? name, string.IsNullOrEmpty(uuid) ? null : uuid,
+                info.Suspended != 0, info.LiveTable != 0, info.InactiveTable != 0, info.OpenCount, info.EventNumber,
+                info.Major, info.Minor, info.ReadOnly != 0, info.TargetCount, info.DeferredRemove != 0);
+        });
+    }
+
+    /// <summary>The live table.</summary>
+    public IReadOnlyList<DmTarget> GetTable(string name) =>
+        Run(TaskType.Table, DmOperation.Table, name, null, ReadTargets);
+
+    /// <summary>The status of each target. Without noFlush, reading a pool's status commits its metadata.</summary>
+    public IReadOnlyList<DmTarget> GetStatus(string name, bool noFlush = false) =>
+        Run(TaskType.Status, DmOperation.Status, name, task =>
+        {
+            if (noFlush) dm_task_no_flush(task);
+        }, ReadTargets);
+
+    /// <summary>Every device-mapper device on the host.</summary>
+    public IReadOnlyList<DeviceListEntry> List()
+    {
+        return Run(TaskType.List, DmOperation.List, null, null, task =>
+        {
+            var result = new List<DeviceListEntry>();
+            var names = dm_task_get_names(task);
+            if (names == IntPtr.Zero || Marshal.ReadInt64(names) == 0)
+            {
+                return result;
+            }
+            var current = names;
+            while (true)
+            {
+                // struct dm_names { uint64_t dev; uint32_t next; char name[]; }
+                var dev = (ulong)Marshal.ReadInt64(current);
+                var next = (uint)Marshal.ReadInt32(current, 8);
+                var name = Marshal.PtrToStringUTF8(current + 12) ?? "";
+                result.Add(new DeviceListEntry(name, DeviceNumber.FromDevT(dev)));
+                if (next == 0)
+                {
+                    break;
+                }
+                current += (int)next;
+            }
+            return result;
+        });
+    }
+
+    /// <summary>The devices this device's table uses.</summary>
+    public IReadOnlyList<DeviceNumber> GetDependencies(string name)
+    {
+        return Run(TaskType.Deps, DmOperation.Dependencies, name, null, task =>
+        {
+            var deps = dm_task_get_deps(task);
+            var result = new List<DeviceNumber>();
+            if (deps == IntPtr.Zero)
+            {
+                return result;
+            }
+            // struct dm_deps { uint32_t count; uint32_t filler; uint64_t device[]; }
+            var count = Marshal.ReadInt32(deps);
+            for (var i = 0; i < count; i++)
+            {
+                result.Add(DeviceNumber.FromDevT((ulong)Marshal.ReadInt64(deps, 8 + 8 * i)));
+            }
+            return result;
+        });
+    }
+
+    private void Announce(string what) => Changing?.Invoke(what);
+
+    private static string Describe(IReadOnlyList<DmTarget> table) =>
+        table.Count == 0 ? "" : ": " + string.Join("; ", table.Select(t => t.ToString()));
+
+    private static void AddTargets(DmTaskHandle task, IReadOnlyList<DmTarget> table, DmOperation operation, string name)
+    {
+        foreach (var target in table)
+        {
+            Check(dm_task_add_target(task, target.StartSector, target.LengthSectors, target.TargetType, target.Parameters),
+                operation, name, target.ToString());
+        }
+    }
+
+    private static void Check(int ok, DmOperation operation, string? name, string what)
+    {
+        if (ok == 0)
+        {
+            throw new DeviceMapperException(operation, name, Errno.EINVAL, what);
+        }
+    }
+
+    private static IReadOnlyList<DmTarget> ReadTargets(DmTaskHandle task)
+    {
+        var result = new List<DmTarget>();
+        var next = IntPtr.Zero;
+        do
+        {
+            next = dm_get_next_target(task, next, out var start, out var length, out var type, out var parameters);
+            var typeName = ReadString(type);
+            if (typeName is not null)
+            {
+                // The strings belong to the task: copy them before it is destroyed.
+                result.Add(new DmTarget(start, length, typeName, ReadString(parameters) ?? ""));
+            }
+        }
+        while (next != IntPtr.Zero);
+        return result;
+    }
+
+    private static T Run<T>(TaskType type, DmOperation operation, string? name, Action<DmTaskHandle>? configure,
+        Func<DmTaskHandle, T> read, bool udev = false, string? detail = null)
+    {
+        lock (Gate)
+        {
+            EnsureLibrary();
+            var pointer = dm_task_create((int)type);
+            if (pointer == IntPtr.Zero)
+            {
+                throw Unavailable();
+            }
+            using var task = new DmTaskHandle(pointer);
+            if (name is not null && dm_task_set_name(task, name) == 0)
+            {
+                throw new DeviceMapperException(operation, name, Errno.EINVAL, "the name is not valid for device-mapper");
+            }
+            configure?.Invoke(task);
+            var cookie = 0u;
+            var waitForUdev = udev && dm_task_set_cookie(task, ref cookie, 0) != 0;
+            int ok;
+            try
+            {
+                ok = dm_task_run(task);
+            }
+            finally
+            {
+                // A cookie must always be waited on, on failure too, or its semaphore leaks.
+                if (waitForUdev)
+                {
+                    dm_udev_wait(cookie);
+                }
+            }
+            if (ok == 0)
+            {
+                throw DeviceMapperException.For(operation, name, dm_task_get_errno(task), detail);
+            }
+            return read(task);
+        }
+    }
+
+    private static bool libraryChecked;
+
+    private static void EnsureLibrary()
+    {
+        if (libraryChecked)
+        {
+            return;
+        }
+        try
+        {
+            DeviceMapperLog.EnsureInstalled();
+        }
+        catch (DllNotFoundException)
+        {
+            throw new DeviceMapperUnavailableException(
+                "libdevmapper.so.1.02.1 was not found. Install it (Debian: apt-get install libdevmapper1.02.1).");
+        }
+        libraryChecked = true;
+    }
+
+    private static DeviceMapperUnavailableException Unavailable()
+    {
+        if (Tmds.Linux.LibC.geteuid() != 0)
+        {
+            return new DeviceMapperUnavailableException(
+                $"device-mapper requires root: this process runs as uid {Tmds.Linux.LibC.geteuid()}. Run pwsh as root (sudo).", Errno.EACCES);
+        }
+        var misc = File.Exists("/proc/misc") ? File.ReadAllText("/proc/misc") : "";
+        if (!misc.Contains("device-mapper", StringComparison.Ordinal))
+        {
+            return new DeviceMapperUnavailableException(
+                "The running kernel has no device-mapper driver (no 'device-mapper' in /proc/misc). Load it with 'modprobe dm_thin_pool', or use a kernel that has it.",
+                Errno.ENODEV);
+        }
+        return new DeviceMapperUnavailableException(
+            "libdevmapper could not open /dev/mapper/control. Check that the node exists and matches the driver in /proc/misc (dmsetup mknodes).",
+            Errno.ENODEV);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+
+namespace DmPowerShell.Kernel;
+
+/// <summary>Whether the kernel could report a target's status at all.</summary>
+public enum TargetHealth
+{
+    Ok,
+    /// <summary>The target reported `Fail` (the pool or device has failed).</summary>
+    Fail,
+    /// <summary>The target reported `Error` (it could not read its own status).</summary>
+    Error,
+    /// <summary>The thin device's pool is gone or suspended: status `-`.</summary>
+    Unavailable,
+}
+
+/// <summary>The pool's I/O mode from its status line.</summary>
+public enum PoolMode
+{
+    ReadWrite,
+    ReadOnly,
+    OutOfDataSpace,
+}
+
+/// <summary>
+/// A thin-pool status line:
+/// `&lt;transaction id&gt; &lt;used meta&gt;/&lt;total meta&gt; &lt;used data&gt;/&lt;total data&gt; &lt;held root|-&gt;
+/// rw|ro|out_of_data_space discard_passdown|no_discard_passdown|ignore_discard
+/// error_if_no_space|queue_if_no_space needs_check|- &lt;metadata low watermark&gt;`, or `Fail`/`Error`.
+/// Older kernels omit the trailing fields: those come back null.
+/// </summary>
+public sealed record ThinPoolStatus
+{
+    public const ulong MetadataBlockBytes = 4096;
+
+    public TargetHealth Health { get; init; }
+    public ulong TransactionId { get; init; }
+    public ulong UsedMetadataBlocks { get; init; }
+    public ulong TotalMetadataBlocks { get; init; }
+    public ulong UsedDataBlocks { get; init; }
+    public ulong TotalDataBlocks { get; init; }
+    /// <summary>The root of a held metadata snapshot (reserve_metadata_snap), or null.</summary>
+    public ulong? HeldMetadataRoot { get; init; }
+    public PoolMode Mode { get; init; }
+    public DiscardMode? DiscardMode { get; init; }
+    public NoSpacePolicy? NoSpacePolicy { get; init; }
+    public bool? NeedsCheck { get; init; }
+    public ulong? MetadataLowWatermark { get; init; }
+
+    /// <summary>The raw status parameters, as the kernel wrote them.</summary>
+    public string Raw { get; init; } = "";
+
+    public static ThinPoolStatus Parse(string parameters)
+    {
+        var text = parameters.Trim();
+        if (text is "Fail" or "Error")
+        {
+            return new ThinPoolStatus { Health = text == "Fail" ? TargetHealth.Fail : TargetHealth.Error, Raw = text };
+        }
+        var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length < 5)
+        {
+            throw new FormatException($"'{parameters}' is not a thin-pool status line.");
+        }
+        var (usedMeta, totalMeta) = Fraction(words[1], parameters);
+        var (usedData, totalData) = Fraction(words[2], parameters);
+        var status = new ThinPoolStatus
+        {
+            Health = TargetHealth.Ok,
+            TransactionId = Number(words[0], parameters),
+            UsedMetadataBlocks = usedMeta,
+            TotalMetadataBlocks = totalMeta,
+            UsedDataBlocks = usedData,
+            TotalDataBlocks = totalData,
+            HeldMetadataRoot = words[3] == "-" ? null : Number(words[3], parameters),
+            Mode = words[4] switch
+            {
+                "rw" => PoolMode.ReadWrite,
+                "ro" => PoolMode.ReadOnly,
+                "out_of_data_space" => PoolMode.OutOfDataSpace,
+                _ => throw new FormatException($"'{words[4]}' is not a thin-pool mode in '{parameters}'."),
+            },
+            Raw = text,
+        };
+        // The optional tail: words may be missing on older kernels, but are positional.
+        if (words.Length > 5)
+        {
+            status = status with
+            {
+                DiscardMode = words[5] switch
+                {
+                    "discard_passdown" => Kernel.DiscardMode.Passdown,
+                    "no_discard_passdown" => Kernel.DiscardMode.NoPassdown,
+                    "ignore_discard" => Kernel.DiscardMode.Ignore,
+                    _ => throw new FormatException($"'{words[5]}' is not a discard mode in '{parameters}'."),
+                },
+            };
+        }
+        if (words.Length > 6)
+        {
+            status = status with
+            {
+                NoSpacePolicy = words[6] switch
+                {
+                    "queue_if_no_space" => Kernel.NoSpacePolicy.Queue,
+                    "error_if_no_space" => Kernel.NoSpacePolicy.Error,
+                    _ => throw new FormatException($"'{words[6]}' is not a no-space policy in '{parameters}'."),
+                },
+            };
+        }
+        if (words.Length > 7)
+        {
+            status = status with { NeedsCheck = words[7] == "needs_check" };
+        }
+        if (words.Length > 8)
+        {
+            status = status with { MetadataLowWatermark = Number(words[8], parameters) };
+        }
+        return status;
+    }
+
+    private static ulong Number(string word, string line) =>
+        ulong.TryParse(word, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new FormatException($"'{word}' is not a number in '{line}'.");
+
+    private static (ulong Used, ulong Total) Fraction(string word, string line)
+    {
+        var slash = word.IndexOf('/');
+        if (slash < 0)
+        {
+            throw new FormatException($"'{word}' is not used/total in '{line}'.");
+        }
+        return (Number(word[..slash], line), Number(word[(slash + 1)..], line));
+    }
+}
+
+/// <summary>A thin target's status: `&lt;mapped sectors&gt; &lt;highest mapped sector|-&gt;`, or Fail/Error/-.</summary>
+public sealed record ThinDeviceStatus(TargetHealth Health, ulong MappedSectors, ulong? HighestMappedSector)
+{
+    public ulong MappedBytes => MappedSectors * DmTarget.SectorSize;
+
+    public static ThinDeviceStatus Parse(string parameters)
+    {
+        var text = parameters.Trim();
+        switch (text)
+        {
+            case "Fail": return new ThinDeviceStatus(TargetHealth.Fail, 0, null);
+            case "Error": return new ThinDeviceStatus(TargetHealth.Error, 0, null);
+            case "-": return new ThinDeviceStatus(TargetHealth.Unavailable, 0, null);
+        }
+        var words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length != 2 || !ulong.TryParse(words[0], NumberStyles.None, CultureInfo.InvariantCulture, out var mapped))
+        {
+            throw new FormatException($"'{parameters}' is not a thin status line.");
+        }
+        ulong? highest = null;
+        if (words[1] != "-")
+        {
+            highest = ulong.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out var h)
+                ? h
+                : throw new FormatException($"'{parameters}' is not a thin status line.");
+        }
+        return new ThinDeviceStatus(TargetHealth.Ok, mapped, highest);
+    }
+}
+
+/// <summary>The messages a thin pool understands (sent to sector 0 of the pool).</summary>
+public sealed record PoolMessage(string Text)
+{
+    public static PoolMessage CreateThin(ThinId id) => new($"create_thin {id}");
+    public static PoolMessage CreateSnapshot(ThinId id, ThinId origin) => new($"create_snap {id} {origin}");
+    public static PoolMessage Delete(ThinId id) => new($"delete {id}");
+    public static PoolMessage SetTransactionId(ulong current, ulong next) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"set_transaction_id {current} {next}"));
+    public static PoolMessage ReserveMetadataSnapshot() => new("reserve_metadata_snap");
+    public static PoolMessage ReleaseMetadataSnapshot() => new("release_metadata_snap");
+
+    public override string ToString() => Text;
+}

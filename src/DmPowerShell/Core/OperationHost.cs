@@ -1,0 +1,35 @@
+namespace DmPowerShell;
+
+/// <summary>
+/// What a service needs from its caller while it works: permission for each change (the
+/// cmdlets pass ShouldProcess here, so -WhatIf and -Confirm see the real plan), and a place
+/// for verbose lines, warnings and progress. The core knows nothing of PowerShell.
+/// </summary>
+public interface IOperationHost
+{
+    /// <summary>Asks before a change. <paramref name="plan"/> lists exactly what would be done.</summary>
+    bool ShouldProcess(string target, string action, string plan);
+
+    void Verbose(string message);
+
+    void Warning(string message);
+
+    /// <summary>Progress of a longer operation; percent -1 when unknown; completed closes the bar.</summary>
+    void Progress(string activity, string status, int percent, bool completed = false);
+}
+
+/// <summary>A host that allows everything and discards messages (tests, drivers, the benchmark).</summary>
+public sealed class SilentHost : IOperationHost
+{
+    public static SilentHost Instance { get; } = new();
+
+    public List<string> Warnings { get; } = new();
+
+    public bool ShouldProcess(string target, string action, string plan) => true;
+
+    public void Verbose(string message) { }
+
+    public void Warning(string message) => Warnings.Add(message);
+
+    public void Progress(string activity, string status, int percent, bool completed = false) { }
+}

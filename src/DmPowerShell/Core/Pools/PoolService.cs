@@ -1,0 +1,686 @@
+using System.Text;
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+using DmPowerShell.Units;
+
+namespace DmPowerShell.Pools;
+
+/// <summary>
+/// Creates, activates, resizes and removes thin pools. Each change runs under the pool's lock
+/// and leaves the registry and the kernel in agreement, or rolls back what it did.
+/// </summary>
+public sealed class PoolService
+{
+    private readonly DeviceMapperClient dm;
+
+    public PoolService(PoolRegistry registry, DeviceMapperClient? client = null)
+    {
+        Registry = registry;
+        dm = client ?? DeviceMapperClient.Shared;
+    }
+
+    public PoolRegistry Registry { get; }
+
+    // ---------------------------------------------------------------- queries
+
+    public IReadOnlyList<ThinPool> List() => Registry.ListPools().Select(Describe).ToList();
+
+    public ThinPool Get(string name) => Describe(Require(name));
+
+    public PoolRecord Require(string name)
+    {
+        PoolRules.CheckName(name);
+        return Registry.FindPool(name) is { State: RecordState.Ready } record
+            ? record
+            : throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.NotFound,
+                $"There is no pool named '{name}' in {Registry.Root}. Get-ThinPool lists the pools; -StateRoot or {PoolRegistry.RootVariable} chooses another registry.", name);
+    }
+
+    public ThinPool Describe(PoolRecord record)
+    {
+        var info = record.State == RecordState.Ready ? dm.GetInfo(record.DeviceName) : null;
+        var active = info is not null && info.Uuid == record.Uuid;
+        string? dataDevice = null, metadataDevice = null;
+        if (active)
+        {
+            var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
+            dataDevice = BlockDeviceName(table.DataDevice);
+            metadataDevice = BlockDeviceName(table.MetadataDevice);
+        }
+        return new ThinPool
+        {
+            Name = record.Name,
+            Id = record.Id,
+            Backing = record.Backing,
+            Active = active,
+            DeviceName = record.DeviceName,
+            DevicePath = record.DevicePath,
+            Device = active ? info!.Device.ToString() : null,
+            DataPath = record.DataPath,
+            MetadataPath = record.MetadataPath,
+            DataDevice = dataDevice,
+            MetadataDevice = metadataDevice,
+            DataSize = record.DataSize,
+            MetadataSize = record.MetadataSize,
+            BlockSize = record.BlockSize,
+            LowWaterMarkBlocks = record.LowWaterMarkBlocks,
+            SkipBlockZeroing = record.SkipBlockZeroing,
+            DiscardMode = record.DiscardMode,
+            NoSpacePolicy = record.NoSpacePolicy,
+            MinimumFreeSpacePercent = record.MinimumFreeSpacePercent,
+            Created = record.Created,
+            StateRoot = Registry.Root,
+        };
+    }
+
+    // ---------------------------------------------------------------- create
+
+    /// <summary>Creates and activates a pool. Returns null when the host declined the change.</summary>
+    public ThinPool? Create(PoolSpec spec, IOperationHost host)
+    {
+        var (dataSize, metadataSize) = ResolveSizes(spec);
+        foreach (var warning in PoolRules.Validate(spec, dataSize, metadataSize))
+        {
+            host.Warning(warning);
+        }
+        var blocks = (ulong)(dataSize / spec.BlockSize);
+        var record = new PoolRecord
+        {
+            Name = spec.Name,
+            Id = Guid.NewGuid().ToString("N"),
+            State = RecordState.Creating,
+            Backing = spec.IsDirect ? PoolBacking.Direct : PoolBacking.Loop,
+            DataPath = spec.IsDirect ? Path.GetFullPath(spec.DataDevice!) : Path.Combine(Registry.PoolFolder(spec.Name), "data"),
+            MetadataPath = spec.IsDirect ? Path.GetFullPath(spec.MetadataDevice!) : Path.Combine(Registry.PoolFolder(spec.Name), "metadata"),
+            DataSize = dataSize,
+            MetadataSize = metadataSize,
+            BlockSize = spec.BlockSize,
+            LowWaterMarkBlocks = spec.LowWaterMarkBlocks ?? PoolRules.DefaultLowWaterMark(blocks, spec.MinimumFreeSpacePercent),
+            SkipBlockZeroing = spec.SkipBlockZeroing,
+            DiscardMode = spec.DiscardMode,
+            NoSpacePolicy = spec.NoSpacePolicy,
+            MinimumFreeSpacePercent = spec.MinimumFreeSpacePercent,
+            Created = DateTimeOffset.UtcNow,
+        };
+        if (spec.IsDirect)
+        {
+            CheckDirectDevices(spec);
+        }
+        if (!host.ShouldProcess($"thin pool '{spec.Name}'", "Create", DescribeCreation(record)))
+        {
+            return null;
+        }
+
+        dm.GetVersion(); // no driver, no root: say so before anything is written
+        using var registryLock = Registry.LockRegistry();
+        RollBackUnfinished(spec.Name, host);
+        CheckNameFree(record);
+        if (record.Backing == PoolBacking.Loop)
+        {
+            foreach (var file in new[] { record.DataPath, record.MetadataPath })
+            {
+                if (File.Exists(file))
+                {
+                    throw new DmPowerShellException(ErrorIds.BackingFileExists, ErrorKind.AlreadyExists,
+                        $"The backing file {file} already exists (left by a pool removed without -DeleteBackingFiles?). Move or delete it, or choose another name; it is never overwritten.", file);
+                }
+            }
+            WarnWhenSparseExceedsFileSystem(record, host);
+        }
+        using var poolLock = Registry.LockPool(spec.Name);
+        Registry.SavePool(record);
+        var created = new List<string>();
+        var deviceCreated = false;
+        try
+        {
+            host.Progress($"Creating thin pool '{record.Name}'", "backing storage", 10);
+            if (record.Backing == PoolBacking.Loop)
+            {
+                CreateSparseFile(record.DataPath, record.DataSize, host);
+                created.Add(record.DataPath);
+                CreateSparseFile(record.MetadataPath, record.MetadataSize, host);
+                created.Add(record.MetadataPath);
+            }
+            else
+            {
+                ZeroSuperblock(record.MetadataPath, host);
+            }
+            host.Progress($"Creating thin pool '{record.Name}'", "loading the thin-pool table", 60);
+            ActivateDevice(record, host);
+            deviceCreated = true;
+            Registry.SavePool(record with { State = RecordState.Ready });
+            host.Progress($"Creating thin pool '{record.Name}'", "done", 100, completed: true);
+            return Get(record.Name);
+        }
+        catch
+        {
+            // Roll back in reverse: device, files, record. The loops auto-clear with the device.
+            host.Progress($"Creating thin pool '{record.Name}'", "rolling back", -1, completed: true);
+            if (deviceCreated && dm.GetInfo(record.DeviceName) is not null)
+            {
+                dm.Remove(record.DeviceName);
+            }
+            foreach (var file in created)
+            {
+                DurableFile.Delete(file);
+            }
+            Registry.DeletePool(record.Name);
+            Registry.DeletePoolFolderIfEmpty(record.Name);
+            throw;
+        }
+    }
+
+    private (long Data, long Metadata) ResolveSizes(PoolSpec spec)
+    {
+        if (!spec.IsDirect)
+        {
+            return (spec.DataSize ?? PoolSpec.DefaultDataSize, spec.MetadataSize ?? PoolSpec.DefaultMetadataSize);
+        }
+        if (spec.DataDevice is null || spec.MetadataDevice is null)
+        {
+            throw PoolRules.Invalid(ErrorIds.InvalidSetting, "Direct mode needs both -DataDevice and -MetadataDevice.", spec.DataDevice ?? spec.MetadataDevice);
+        }
+        var data = RequireBlockDevice(spec.DataDevice);
+        var metadata = RequireBlockDevice(spec.MetadataDevice);
+        if (data == metadata || Path.GetFullPath(spec.DataDevice) == Path.GetFullPath(spec.MetadataDevice))
+        {
+            throw PoolRules.Invalid(ErrorIds.SameDevice, $"The data and metadata devices are the same device ({data}); give two different block devices.", spec.DataDevice);
+        }
+        var dataSize = (long)BlockDevices.GetSize(spec.DataDevice);
+        var metadataSize = Math.Min((long)BlockDevices.GetSize(spec.MetadataDevice), PoolSpec.MaxMetadataSize);
+        // A pool spans whole blocks; the tail of the data device under one block stays unused.
+        dataSize -= dataSize % spec.BlockSize;
+        if (spec.DataSize is { } askedData && askedData != dataSize)
+        {
+            throw PoolRules.Invalid(ErrorIds.InvalidSize, $"In direct mode the data size is the device's: {ByteSize.Format(dataSize)} usable on {spec.DataDevice}; leave -DataSize out.", askedData);
+        }
+        if (spec.MetadataSize is { } askedMeta && askedMeta != metadataSize)
+        {
+            throw PoolRules.Invalid(ErrorIds.InvalidSize, $"In direct mode the metadata size is the device's: {ByteSize.Format(metadataSize)} on {spec.MetadataDevice}; leave -MetadataSize out.", askedMeta);
+        }
+        return (dataSize, metadataSize - metadataSize % PoolSpec.MetadataBlockSize);
+    }
+
+    private static DeviceNumber RequireBlockDevice(string path)
+    {
+        if (!BlockDevices.IsBlockDevice(path))
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path} is not a block device.", path);
+        }
+        return BlockDevices.GetDeviceNumber(path);
+    }
+
+    private static void CheckDirectDevices(PoolSpec spec)
+    {
+        foreach (var device in new[] { spec.DataDevice!, spec.MetadataDevice! })
+        {
+            if (DeviceUsage.WhyBusy(device) is { } busy)
+            {
+                throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"Refusing to use {device}: {busy}.", device);
+            }
+            if (!spec.Force && DeviceUsage.Signature(device) is { } signature)
+            {
+                throw new DmPowerShellException(ErrorIds.DeviceHasSignature, ErrorKind.InvalidArgument,
+                    $"{device} carries {signature}. Its contents would be lost: check it is the right device, then add -Force.", device);
+            }
+        }
+    }
+
+    private void CheckNameFree(PoolRecord record)
+    {
+        if (Registry.FindPool(record.Name) is not null)
+        {
+            throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists, $"A pool named '{record.Name}' already exists in {Registry.Root}.", record.Name);
+        }
+        if (dm.GetInfo(record.DeviceName) is { } other)
+        {
+            throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
+                $"A device-mapper device named '{record.DeviceName}' already exists (uuid '{other.Uuid}'); choose another pool name.", record.Name);
+        }
+    }
+
+    /// <summary>A record left in Creating by a killed process: undo what that creation did.</summary>
+    private void RollBackUnfinished(string name, IOperationHost host)
+    {
+        if (Registry.FindPool(name) is not { State: RecordState.Creating } stale)
+        {
+            return;
+        }
+        host.Warning($"Rolling back the unfinished creation of pool '{name}' (a previous command was interrupted).");
+        if (dm.GetInfo(stale.DeviceName) is { } info && info.Uuid == stale.Uuid)
+        {
+            dm.Remove(stale.DeviceName);
+        }
+        if (stale.Backing == PoolBacking.Loop)
+        {
+            foreach (var file in new[] { stale.DataPath, stale.MetadataPath })
+            {
+                if (LoopDevices.FindByBackingFile(file) is { } loop) LoopDevices.Detach(loop.Path);
+                DurableFile.Delete(file);
+            }
+        }
+        Registry.DeletePool(name);
+    }
+
+    private static void WarnWhenSparseExceedsFileSystem(PoolRecord record, IOperationHost host)
+    {
+        var folder = Path.GetDirectoryName(record.DataPath)!;
+        var existing = folder;
+        while (!Directory.Exists(existing)) existing = Path.GetDirectoryName(existing)!;
+        var drive = FileSystemSpace.Of(existing);
+        if (drive.Total < record.DataSize + record.MetadataSize)
+        {
+            host.Warning($"The pool's sparse files ({ByteSize.Format(record.DataSize + record.MetadataSize)}) are larger than the file system that holds them ({ByteSize.Format(drive.Total)} at {existing}); writes will fail once it fills, whatever the pool says is free.");
+        }
+    }
+
+    private static void CreateSparseFile(string path, long size, IOperationHost host)
+    {
+        host.Verbose($"create sparse file {path} ({ByteSize.Format(size)}, mode 0600)");
+        using var stream = DurableFile.OpenPrivate(path, FileMode.CreateNew);
+        stream.SetLength(size);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Zeroes the first metadata block, so the kernel formats fresh metadata.</summary>
+    private static void ZeroSuperblock(string device, IOperationHost host)
+    {
+        host.Verbose($"zero the metadata superblock on {device} (first 4 KiB)");
+        using var handle = File.OpenHandle(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        RandomAccess.Write(handle, new byte[PoolSpec.MetadataBlockSize], 0);
+        RandomAccess.FlushToDisk(handle);
+    }
+
+    private string DescribeCreation(PoolRecord record)
+    {
+        var plan = new StringBuilder();
+        var table = record.TableFor(record.Backing == PoolBacking.Loop ? "<metadata loop major:minor>" : DeviceOf(record.MetadataPath),
+            record.Backing == PoolBacking.Loop ? "<data loop major:minor>" : DeviceOf(record.DataPath));
+        if (record.Backing == PoolBacking.Loop)
+        {
+            plan.AppendLine($"create sparse file {record.DataPath} ({ByteSize.Format(record.DataSize)}, mode 0600)");
+            plan.AppendLine($"create sparse file {record.MetadataPath} ({ByteSize.Format(record.MetadataSize)}, mode 0600)");
+            plan.AppendLine($"attach {record.DataPath} to /dev/loop<N> (auto-clear)");
+            plan.AppendLine($"attach {record.MetadataPath} to /dev/loop<M> (auto-clear)");
+        }
+        else
+        {
+            plan.AppendLine($"zero the metadata superblock on {record.MetadataPath} (first 4 KiB)");
+        }
+        plan.AppendLine($"create device {record.DevicePath} uuid {record.Uuid}");
+        plan.AppendLine($"load table: {table.ToTarget((ulong)record.DataSize / DmTarget.SectorSize)}");
+        plan.Append($"write record {Path.Combine(Registry.PoolFolder(record.Name), "pool.json")}");
+        return plan.ToString();
+    }
+
+    private static string DeviceOf(string path) =>
+        BlockDevices.IsBlockDevice(path) ? BlockDevices.GetDeviceNumber(path).ToString() : path;
+
+    // ---------------------------------------------------------------- activate / deactivate
+
+    /// <summary>Activates a recorded pool with the same devices and table. Active pools are left as they are.</summary>
+    public ThinPool? Enable(string name, IOperationHost host)
+    {
+        var record = Require(name);
+        if (IsActive(record))
+        {
+            host.Verbose($"pool '{name}' is already active");
+            return Describe(record);
+        }
+        if (!host.ShouldProcess($"thin pool '{name}'", "Enable", $"create device {record.DevicePath} from {record.DataPath} and {record.MetadataPath}"))
+        {
+            return null;
+        }
+        using var poolLock = Registry.LockPool(name);
+        if (!IsActive(record))
+        {
+            if (dm.GetInfo(record.DeviceName) is { } other)
+            {
+                throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
+                    $"A different device-mapper device named '{record.DeviceName}' (uuid '{other.Uuid}') is active; remove it before enabling pool '{name}'.", name);
+            }
+            ActivateDevice(record, host);
+        }
+        return Describe(record);
+    }
+
+    /// <summary>Deactivates a pool, keeping its files (or devices) and record.</summary>
+    public bool Disable(string name, bool deactivateVolumes, IOperationHost host)
+    {
+        var record = Require(name);
+        if (!IsActive(record))
+        {
+            host.Verbose($"pool '{name}' is not active");
+            return true;
+        }
+        var users = ThinDevicesOf(record);
+        if (users.Count > 0 && !deactivateVolumes)
+        {
+            throw new DmPowerShellException(ErrorIds.VolumesActive, ErrorKind.ResourceBusy,
+                $"Pool '{name}' has active thin devices ({string.Join(", ", users)}); deactivate them first, or add -DeactivateVolumes.", name);
+        }
+        var plan = string.Join(Environment.NewLine, users.Select(u => $"remove device /dev/mapper/{u}")
+            .Append($"remove device {record.DevicePath}")
+            .Append(record.Backing == PoolBacking.Loop ? $"detach the loop devices of {record.DataPath} and {record.MetadataPath}" : "keep the block devices as they are"));
+        if (!host.ShouldProcess($"thin pool '{name}'", "Disable", plan))
+        {
+            return false;
+        }
+        using var poolLock = Registry.LockPool(name);
+        Deactivate(record, deactivateVolumes, host);
+        return true;
+    }
+
+    private void Deactivate(PoolRecord record, bool deactivateVolumes, IOperationHost host)
+    {
+        var users = ThinDevicesOf(record);
+        if (users.Count > 0 && !deactivateVolumes)
+        {
+            throw new DmPowerShellException(ErrorIds.VolumesActive, ErrorKind.ResourceBusy,
+                $"Pool '{record.Name}' has active thin devices ({string.Join(", ", users)}); deactivate them first.", record.Name);
+        }
+        foreach (var user in users)
+        {
+            host.Verbose($"remove device /dev/mapper/{user}");
+            RemoveDevice(user);
+        }
+        if (dm.GetInfo(record.DeviceName) is not null)
+        {
+            var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
+            host.Verbose($"remove device {record.DevicePath}");
+            RemoveDevice(record.DeviceName);
+            if (record.Backing == PoolBacking.Loop)
+            {
+                foreach (var device in new[] { table.DataDevice, table.MetadataDevice })
+                {
+                    var path = BlockDeviceName(device);
+                    if (path is not null && path.StartsWith("/dev/loop", StringComparison.Ordinal) && File.Exists($"/sys/dev/block/{device}/loop/backing_file"))
+                    {
+                        host.Verbose($"detach {path}");
+                        LoopDevices.Detach(path);
+                    }
+                }
+            }
+        }
+    }
+
+    private void RemoveDevice(string name)
+    {
+        try
+        {
+            dm.Remove(name);
+        }
+        catch (DeviceBusyException e)
+        {
+            throw Busy(name, e);
+        }
+    }
+
+    /// <summary>A busy device: say who holds it (open count, mounts in any namespace, holders).</summary>
+    public DmPowerShellException Busy(string deviceName, Exception inner)
+    {
+        var info = dm.GetInfo(deviceName);
+        var reasons = new List<string>();
+        if (info is not null)
+        {
+            reasons.Add($"open count {info.OpenCount}");
+            reasons.AddRange(DeviceUsage.Mounts(info.Device).Select(m => $"mounted at {m}"));
+            reasons.AddRange(DeviceUsage.Holders(info.Device).Select(h => $"held by {h}"));
+        }
+        return new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
+            $"/dev/mapper/{deviceName} is busy: {string.Join("; ", reasons)}. Unmount it or stop what holds it, then try again.", deviceName, inner);
+    }
+
+    private bool IsActive(PoolRecord record) => dm.GetInfo(record.DeviceName) is { } info && info.Uuid == record.Uuid;
+
+    /// <summary>Active thin devices whose table points at this pool.</summary>
+    public IReadOnlyList<string> ThinDevicesOf(PoolRecord record)
+    {
+        var info = dm.GetInfo(record.DeviceName);
+        return info is null ? Array.Empty<string>() : ThinDevicesOf(info.Device).Select(t => t.Name).ToList();
+    }
+
+    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
+    {
+        var result = new List<(string, ulong)>();
+        var key = pool.ToString();
+        foreach (var entry in dm.List())
+        {
+            IReadOnlyList<DmTarget> table;
+            try
+            {
+                table = dm.GetTable(entry.Name);
+            }
+            catch (DeviceNotFoundException)
+            {
+                continue; // removed while we looked
+            }
+            if (table.Count == 1 && table[0].TargetType == ThinTable.TargetType
+                && table[0].Parameters.Split(' ')[0] == key)
+            {
+                result.Add((entry.Name, table[0].LengthSectors));
+            }
+        }
+        return result;
+    }
+
+    private void ActivateDevice(PoolRecord record, IOperationHost host)
+    {
+        if (record.Backing == PoolBacking.Loop)
+        {
+            foreach (var file in new[] { record.DataPath, record.MetadataPath })
+            {
+                if (!File.Exists(file))
+                {
+                    throw new DmPowerShellException(ErrorIds.BackingFileMissing, ErrorKind.NotFound,
+                        $"The backing file {file} of pool '{record.Name}' is missing; the pool cannot be activated. Restore the file, or remove the pool with Remove-ThinPool.", file);
+                }
+            }
+            using var data = AttachOrReuse(record.DataPath, host);
+            using var metadata = AttachOrReuse(record.MetadataPath, host);
+            var dataSectors = (ulong)new FileInfo(record.DataPath).Length / DmTarget.SectorSize;
+            LoadNew(record, metadata.Device.Device.ToString(), data.Device.Device.ToString(), dataSectors, host);
+        }
+        else
+        {
+            var dataSectors = BlockDevices.GetSize(record.DataPath) / DmTarget.SectorSize;
+            LoadNew(record, RequireBlockDevice(record.MetadataPath).ToString(), RequireBlockDevice(record.DataPath).ToString(), dataSectors, host);
+        }
+    }
+
+    private void LoadNew(PoolRecord record, string metadataDevice, string dataDevice, ulong dataSectors, IOperationHost host)
+    {
+        var blockSectors = (ulong)record.BlockSize / DmTarget.SectorSize;
+        var length = dataSectors - dataSectors % blockSectors;
+        var target = record.TableFor(metadataDevice, dataDevice).ToTarget(length);
+        host.Verbose($"create device {record.DevicePath} uuid {record.Uuid}");
+        host.Verbose($"load table: {target}");
+        dm.Create(record.DeviceName, record.Uuid, new[] { target });
+    }
+
+    private static LoopAttachment AttachOrReuse(string file, IOperationHost host)
+    {
+        // A loop already bound to the file (a crash between attach and create) is taken over.
+        if (LoopDevices.FindByBackingFile(file) is { } existing)
+        {
+            LoopDevices.Detach(existing.Path);
+        }
+        var attached = LoopDevices.Attach(file);
+        host.Verbose($"attach {file} to {attached.Device.Path} ({attached.Device.Device})");
+        return attached;
+    }
+
+    // ---------------------------------------------------------------- resize
+
+    /// <summary>Grows the pool's data and/or metadata (the guide's procedure). Shrinking is refused.</summary>
+    public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IOperationHost host)
+    {
+        var record = Require(name);
+        if (!IsActive(record))
+        {
+            throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
+                $"Pool '{name}' is not active; Enable-ThinPool it first, then resize.", name);
+        }
+        var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
+        var dataPath = BlockDeviceName(table.DataDevice)!;
+        var metadataPath = BlockDeviceName(table.MetadataDevice)!;
+        var currentData = record.Backing == PoolBacking.Loop ? new FileInfo(record.DataPath).Length : (long)BlockDevices.GetSize(record.DataPath);
+        var currentMeta = record.Backing == PoolBacking.Loop ? new FileInfo(record.MetadataPath).Length : (long)BlockDevices.GetSize(record.MetadataPath);
+        if (record.Backing == PoolBacking.Direct)
+        {
+            // Direct mode: the device already grew (lvextend, a bigger LUN); take its size.
+            newDataSize ??= currentData - currentData % record.BlockSize;
+            if (newDataSize > currentData)
+            {
+                throw PoolRules.Invalid(ErrorIds.InvalidSize, $"{record.DataPath} holds {ByteSize.Format(currentData)}; grow the device first, then resize the pool.", newDataSize);
+            }
+        }
+        var data = newDataSize ?? currentData;
+        var meta = newMetadataSize ?? currentMeta;
+        var liveData = (long)dm.GetTable(record.DeviceName).Single().LengthSectors * DmTarget.SectorSize;
+        if (data < liveData || (record.Backing == PoolBacking.Loop && data < currentData))
+        {
+            throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
+                $"Pool '{name}' holds {ByteSize.Format(Math.Max(liveData, currentData))} of data space; a thin pool cannot shrink. Give a size of at least that.", data);
+        }
+        if (meta < currentMeta)
+        {
+            throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
+                $"Pool '{name}' has {ByteSize.Format(currentMeta)} of metadata; pool metadata cannot shrink.", meta);
+        }
+        if (data % record.BlockSize != 0)
+        {
+            throw PoolRules.Invalid(ErrorIds.InvalidSize, $"The data size {ByteSize.Format(data)} is not a multiple of the pool's block size {ByteSize.Format(record.BlockSize)}.", data);
+        }
+        if (newMetadataSize is not null)
+        {
+            PoolRules.CheckMetadataSize(meta);
+        }
+        if (data == liveData && meta == currentMeta)
+        {
+            host.Verbose($"pool '{name}' already has that size");
+            return Describe(record);
+        }
+        var newTarget = table.ToTarget((ulong)data / DmTarget.SectorSize);
+        var plan = new StringBuilder();
+        if (record.Backing == PoolBacking.Loop && data > currentData) plan.AppendLine($"grow {record.DataPath} to {ByteSize.Format(data)}; LOOP_SET_CAPACITY {dataPath}");
+        if (record.Backing == PoolBacking.Loop && meta > currentMeta) plan.AppendLine($"grow {record.MetadataPath} to {ByteSize.Format(meta)}; LOOP_SET_CAPACITY {metadataPath}");
+        plan.AppendLine($"load table: {newTarget}");
+        plan.Append($"suspend and resume {record.DevicePath}");
+        if (!host.ShouldProcess($"thin pool '{name}'", "Resize", plan.ToString()))
+        {
+            return null;
+        }
+
+        using var poolLock = Registry.LockPool(name);
+        host.Progress($"Resizing thin pool '{name}'", "growing the backing storage", 20);
+        if (record.Backing == PoolBacking.Loop)
+        {
+            Grow(record.DataPath, dataPath, currentData, data, host);
+            Grow(record.MetadataPath, metadataPath, currentMeta, meta, host);
+        }
+        host.Progress($"Resizing thin pool '{name}'", "reloading the table", 60);
+        host.Verbose($"load table: {newTarget}");
+        dm.Load(record.DeviceName, new[] { newTarget });
+        host.Verbose($"suspend {record.DevicePath}");
+        dm.Suspend(record.DeviceName);
+        try
+        {
+            host.Verbose($"resume {record.DevicePath}");
+            dm.Resume(record.DeviceName);
+        }
+        catch
+        {
+            // Never leave the pool suspended: try once more, the error of the first try wins.
+            try { dm.Resume(record.DeviceName); } catch (DeviceMapperException) { }
+            throw;
+        }
+        Registry.SavePool(record with { DataSize = data, MetadataSize = meta });
+        host.Progress($"Resizing thin pool '{name}'", "done", 100, completed: true);
+        return Get(name);
+    }
+
+    private static void Grow(string file, string loop, long current, long wanted, IOperationHost host)
+    {
+        if (wanted <= current)
+        {
+            return;
+        }
+        host.Verbose($"grow {file} from {ByteSize.Format(current)} to {ByteSize.Format(wanted)}");
+        using (var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            RandomAccess.SetLength(handle, wanted);
+            RandomAccess.FlushToDisk(handle);
+        }
+        host.Verbose($"LOOP_SET_CAPACITY {loop}");
+        LoopDevices.RefreshCapacity(loop);
+    }
+
+    // ---------------------------------------------------------------- remove
+
+    /// <summary>Deactivates a pool and forgets it. Backing files are deleted only when asked.</summary>
+    public bool Remove(string name, bool deactivateVolumes, bool deleteBackingFiles, IOperationHost host)
+    {
+        var record = Require(name);
+        var users = IsActive(record) ? ThinDevicesOf(record) : Array.Empty<string>();
+        if (users.Count > 0 && !deactivateVolumes)
+        {
+            throw new DmPowerShellException(ErrorIds.VolumesActive, ErrorKind.ResourceBusy,
+                $"Pool '{name}' has active thin devices ({string.Join(", ", users)}); deactivate them first, or add -DeactivateVolumes.", name);
+        }
+        var plan = new StringBuilder();
+        foreach (var user in users) plan.AppendLine($"remove device /dev/mapper/{user}");
+        if (IsActive(record)) plan.AppendLine($"remove device {record.DevicePath} and detach its loop devices");
+        if (record.Backing == PoolBacking.Loop)
+        {
+            plan.AppendLine(deleteBackingFiles
+                ? $"delete {record.DataPath} and {record.MetadataPath} (all data in the pool is lost)"
+                : $"keep {record.DataPath} and {record.MetadataPath}");
+        }
+        plan.Append($"delete record {Path.Combine(Registry.PoolFolder(name), "pool.json")}");
+        if (!host.ShouldProcess($"thin pool '{name}'", "Remove", plan.ToString()))
+        {
+            return false;
+        }
+        using var registryLock = Registry.LockRegistry();
+        using (var poolLock = Registry.LockPool(name))
+        {
+            Deactivate(record, deactivateVolumes, host);
+            if (deleteBackingFiles && record.Backing == PoolBacking.Loop)
+            {
+                foreach (var file in new[] { record.DataPath, record.MetadataPath })
+                {
+                    host.Verbose($"delete {file}");
+                    DurableFile.Delete(file);
+                }
+            }
+            host.Verbose($"delete the record of pool '{name}'");
+            Registry.DeletePool(name);
+        }
+        Registry.DeletePoolFolderIfEmpty(name);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>/dev/loopN or /dev/dm-N for a major:minor, from sysfs; the input when unknown.</summary>
+    internal static string? BlockDeviceName(string device)
+    {
+        if (!DeviceNumber.TryParse(device, out _))
+        {
+            return device;
+        }
+        var link = $"/sys/dev/block/{device}";
+        try
+        {
+            var target = new DirectoryInfo(link).LinkTarget;
+            return target is null ? device : "/dev/" + Path.GetFileName(target);
+        }
+        catch (IOException)
+        {
+            return device;
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+
+namespace DmPowerShell.Pools;
+
+/// <summary>
+/// Reads the status of thin pools: the module's own and any other on the host (LVM's,
+/// docker's). Read-only: it never changes a pool, and reads status without flushing.
+/// </summary>
+public sealed class PoolStatusReader
+{
+    private readonly DeviceMapperClient dm;
+    private readonly PoolService pools;
+
+    public PoolStatusReader(PoolService pools, DeviceMapperClient? client = null)
+    {
+        this.pools = pools;
+        dm = client ?? DeviceMapperClient.Shared;
+    }
+
+    /// <summary>Every thin-pool device on the host.</summary>
+    public IReadOnlyList<PoolStatus> ReadAll()
+    {
+        var context = new Context(dm);
+        return context.Devices
+            .Where(d => d.Table is [{ TargetType: ThinPoolTable.TargetType }])
+            .Select(d => Read(d, context))
+            .OrderBy(s => s.PoolName, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>
+    /// One pool: a pool name from the registry, else a device-mapper name (such as LVM's
+    /// vg-pool-tpool) or /dev/mapper path.
+    /// </summary>
+    public PoolStatus Read(string name)
+    {
+        var record = Naming.Check(name, "pool") is null ? pools.Registry.FindPool(name) : null;
+        var deviceName = record?.DeviceName ?? (name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name);
+        var context = new Context(dm);
+        var device = context.Devices.FirstOrDefault(d => d.Name == deviceName);
+        if (device is null)
+        {
+            if (record is not null)
+            {
+                throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
+                    $"Pool '{name}' is not active, so the kernel has no status for it. Enable-ThinPool '{name}' activates it.", name);
+            }
+            throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.NotFound,
+                $"There is no pool named '{name}': neither in {pools.Registry.Root} nor as a device-mapper thin pool. Get-PoolStatus without a name lists every pool.", name);
+        }
+        if (device.Table is not [{ TargetType: ThinPoolTable.TargetType }])
+        {
+            throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.InvalidArgument,
+                $"The device-mapper device '{deviceName}' is not a thin pool (its table is {string.Join("; ", device.Table.Select(t => t.TargetType))}).", name);
+        }
+        return Read(device, context);
+    }
+
+    private PoolStatus Read(Context.Entry device, Context context)
+    {
+        var target = device.Table[0];
+        var table = ThinPoolTable.Parse(target.Parameters);
+        var statusLine = dm.GetStatus(device.Name, noFlush: true).Single().Parameters;
+        var status = ThinPoolStatus.Parse(statusLine);
+        var info = dm.GetInfo(device.Name);
+        var record = FindRecord(info?.Uuid);
+        var manager = record is not null ? PoolManager.DmPowerShell
+            : info?.Uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true ? PoolManager.Lvm
+            : device.Name.StartsWith("docker-", StringComparison.Ordinal) && device.Name.EndsWith("-pool", StringComparison.Ordinal) ? PoolManager.Docker
+            : PoolManager.Other;
+
+        var blockBytes = (long)table.BlockSizeBytes;
+        var dataTotal = (long)status.TotalDataBlocks * blockBytes;
+        var dataUsed = (long)status.UsedDataBlocks * blockBytes;
+        var metaTotal = (long)(status.TotalMetadataBlocks * ThinPoolStatus.MetadataBlockBytes);
+        var metaUsed = (long)(status.UsedMetadataBlocks * ThinPoolStatus.MetadataBlockBytes);
+        var dataFile = PoolService.BlockDeviceName(table.DataDevice);
+        var metaFile = PoolService.BlockDeviceName(table.MetadataDevice);
+        var dataLoopFile = LoopBackingFile(table.DataDevice);
+        var metaLoopFile = LoopBackingFile(table.MetadataDevice);
+
+        var dataAvailable = Math.Max(0, dataTotal - dataUsed);
+        var limited = false;
+        if (dataLoopFile is not null && Directory.Exists(Path.GetDirectoryName(dataLoopFile)))
+        {
+            // A sparse pool can promise more than its file system holds: report what really fits.
+            var space = FileSystemSpace.Of(Path.GetDirectoryName(dataLoopFile)!);
+            if (space.Available < dataAvailable)
+            {
+                dataAvailable = space.Available;
+                limited = true;
+            }
+        }
+        var thins = info is null ? new List<(string Name, ulong Length)>() : context.ThinDevicesOf(info.Device);
+        var provisioned = thins.Sum(t => (long)t.Length * DmTarget.SectorSize);
+        var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
+        var healthy = status.Health == TargetHealth.Ok;
+        var version = context.Version;
+
+        return new PoolStatus
+        {
+            PoolName = device.Name,
+            Name = record?.Name,
+            DeviceName = device.Name,
+            Device = info?.Device.ToString(),
+            Uuid = info?.Uuid,
+            Manager = manager,
+            PoolBlocksize = blockBytes,
+            BaseDeviceSize = null,
+            BackingFilesystem = null,
+            DataFile = dataFile,
+            MetadataFile = metaFile,
+            DataLoopFile = dataLoopFile,
+            MetadataLoopFile = metaLoopFile,
+            DataSpaceUsed = dataUsed,
+            DataSpaceTotal = dataTotal,
+            DataSpaceAvailable = dataAvailable,
+            MetadataSpaceUsed = metaUsed,
+            MetadataSpaceTotal = metaTotal,
+            MetadataSpaceAvailable = Math.Max(0, metaTotal - metaUsed),
+            MinFreeSpace = dataTotal * minFreePercent / 100,
+            UdevSyncSupported = context.UdevSync,
+            DeferredRemovalEnabled = false,
+            DeferredDeletionEnabled = false,
+            DeferredDeletedDeviceCount = 0,
+            LibraryVersion = version.Library,
+            DriverVersion = version.Driver,
+            Health = status.Health,
+            TransactionId = status.TransactionId,
+            HeldMetadataRoot = status.HeldMetadataRoot,
+            Mode = healthy ? status.Mode : null,
+            DiscardMode = status.DiscardMode,
+            NoSpacePolicy = status.NoSpacePolicy,
+            NeedsCheck = status.NeedsCheck,
+            MetadataLowWatermark = status.MetadataLowWatermark,
+            UsedDataBlocks = status.UsedDataBlocks,
+            TotalDataBlocks = status.TotalDataBlocks,
+            UsedMetadataBlocks = status.UsedMetadataBlocks,
+            TotalMetadataBlocks = status.TotalMetadataBlocks,
+            RawStatus = status.Raw,
+            DataUsedPercent = dataTotal == 0 ? 0 : Math.Round(100.0 * dataUsed / dataTotal, 2),
+            MetadataUsedPercent = metaTotal == 0 ? 0 : Math.Round(100.0 * metaUsed / metaTotal, 2),
+            ThinVolumeCount = thins.Count,
+            ProvisionedSize = provisioned,
+            OverProvisioningRatio = dataTotal == 0 ? 0 : Math.Round((double)provisioned / dataTotal, 3),
+            BackingFilesystemLimited = limited,
+        };
+    }
+
+    private PoolRecord? FindRecord(string? uuid)
+    {
+        if (uuid is null || !uuid.StartsWith(Naming.UuidPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        return pools.Registry.ListPools().FirstOrDefault(r => r.Uuid == uuid);
+    }
+
+    private static string? LoopBackingFile(string device)
+    {
+        var file = $"/sys/dev/block/{device}/loop/backing_file";
+        try
+        {
+            return File.Exists(file) ? File.ReadAllText(file).TrimEnd('\n') : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>One listing of the host's dm devices and their tables, shared by all pools of a call.</summary>
+    private sealed class Context
+    {
+        private readonly DeviceMapperClient dm;
+        private DeviceMapperVersion? version;
+        private bool? udevSync;
+
+        public Context(DeviceMapperClient dm)
+        {
+            this.dm = dm;
+            Devices = dm.List().Select(e =>
+            {
+                try
+                {
+                    return new Entry(e.Name, e.Device, dm.GetTable(e.Name));
+                }
+                catch (DeviceNotFoundException)
+                {
+                    return null; // removed while we listed
+                }
+            }).OfType<Entry>().ToList();
+        }
+
+        public sealed record Entry(string Name, DeviceNumber Device, IReadOnlyList<DmTarget> Table);
+
+        public IReadOnlyList<Entry> Devices { get; }
+
+        public DeviceMapperVersion Version => version ??= dm.GetVersion();
+
+        public bool UdevSync => udevSync ??= dm.UdevSyncSupported;
+
+        public List<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
+        {
+            var key = pool.ToString();
+            return Devices.Where(d => d.Table is [{ TargetType: ThinTable.TargetType } t] && t.Parameters.Split(' ')[0] == key)
+                .Select(d => (d.Name, d.Table[0].LengthSectors)).ToList();
+        }
+    }
+}

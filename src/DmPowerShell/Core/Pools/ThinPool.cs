@@ -1,0 +1,35 @@
+using DmPowerShell.Kernel;
+using DmPowerShell.Registry;
+
+namespace DmPowerShell.Pools;
+
+/// <summary>A pool the module manages: its record joined with its live state.</summary>
+public sealed record ThinPool
+{
+    public required string Name { get; init; }
+    public required string Id { get; init; }
+    public PoolBacking Backing { get; init; }
+    public bool Active { get; init; }
+    public required string DeviceName { get; init; }
+    public required string DevicePath { get; init; }
+    /// <summary>major:minor of the pool device when active.</summary>
+    public string? Device { get; init; }
+    /// <summary>Loop mode: the backing files. Direct mode: the block devices.</summary>
+    public required string DataPath { get; init; }
+    public required string MetadataPath { get; init; }
+    /// <summary>The block devices under the pool when active (/dev/loopN in loop mode).</summary>
+    public string? DataDevice { get; init; }
+    public string? MetadataDevice { get; init; }
+    public long DataSize { get; init; }
+    public long MetadataSize { get; init; }
+    public long BlockSize { get; init; }
+    public ulong LowWaterMarkBlocks { get; init; }
+    public bool SkipBlockZeroing { get; init; }
+    public DiscardMode DiscardMode { get; init; }
+    public NoSpacePolicy NoSpacePolicy { get; init; }
+    public int MinimumFreeSpacePercent { get; init; }
+    public DateTimeOffset Created { get; init; }
+    public required string StateRoot { get; init; }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,72 @@
+using DmPowerShell.Interop;
+using static Tmds.Linux.LibC;
+
+namespace DmPowerShell.Registry;
+
+/// <summary>Atomic, durable file writes: temporary file, fsync, rename, fsync of the folder.</summary>
+public static class DurableFile
+{
+    public const int FileMode = 0b110_000_000;   // 0600
+    public const int FolderMode = 0b111_000_000; // 0700
+
+    /// <summary>Replaces <paramref name="path"/> with <paramref name="content"/> so that a crash leaves the old or the new file, never a torn one.</summary>
+    public static void Write(string path, ReadOnlySpan<byte> content)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var temporary = Path.Combine(folder, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
+        using (var stream = OpenPrivate(temporary, System.IO.FileMode.Create))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+        SyncFolder(folder);
+    }
+
+    /// <summary>Opens a file for writing; a new file gets mode 0600.</summary>
+    public static FileStream OpenPrivate(string path, FileMode mode) => new(path, new FileStreamOptions
+    {
+        Mode = mode,
+        Access = FileAccess.ReadWrite,
+        Share = FileShare.None,
+        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+    });
+
+    /// <summary>Deletes a file durably; a missing file is fine.</summary>
+    public static void Delete(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        File.Delete(path);
+        SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Creates a folder (and its parents) with mode 0700, and makes the creation durable.</summary>
+    public static void CreateFolder(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            return;
+        }
+        var parent = Path.GetDirectoryName(full);
+        if (parent is not null)
+        {
+            CreateFolder(parent);
+        }
+        Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (parent is not null)
+        {
+            SyncFolder(parent);
+        }
+    }
+
+    public static void SyncFolder(string folder)
+    {
+        const int O_DIRECTORY = 0x10000;
+        using var fd = FileDescriptor.Open(folder, O_RDONLY | O_DIRECTORY);
+        fsync(fd.Fd);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json.Serialization;
+using DmPowerShell.Kernel;
+
+namespace DmPowerShell.Registry;
+
+/// <summary>Where a pool's data and metadata live.</summary>
+public enum PoolBacking
+{
+    /// <summary>Sparse files on loop devices (the guide's loop-lvm).</summary>
+    Loop,
+    /// <summary>Block devices given by the user (the guide's direct-lvm, without LVM).</summary>
+    Direct,
+}
+
+/// <summary>Whether a pool's creation finished. A record left in Creating is rolled back.</summary>
+public enum RecordState
+{
+    Creating,
+    Ready,
+}
+
+/// <summary>What the module remembers of a pool: the kernel keeps none of it.</summary>
+public sealed record PoolRecord
+{
+    public const int CurrentSchema = 1;
+
+    public int Schema { get; init; } = CurrentSchema;
+    public required string Name { get; init; }
+    /// <summary>The pool's identity in DM UUIDs; never its name, which can change.</summary>
+    public required string Id { get; init; }
+    public RecordState State { get; init; }
+    public PoolBacking Backing { get; init; }
+    /// <summary>Loop mode: the backing files. Direct mode: the block devices.</summary>
+    public required string DataPath { get; init; }
+    public required string MetadataPath { get; init; }
+    public long DataSize { get; init; }
+    public long MetadataSize { get; init; }
+    public long BlockSize { get; init; }
+    public ulong LowWaterMarkBlocks { get; init; }
+    public bool SkipBlockZeroing { get; init; }
+    public DiscardMode DiscardMode { get; init; }
+    public NoSpacePolicy NoSpacePolicy { get; init; }
+    /// <summary>Docker's dm.min_free_space: new volumes are refused below this share of free space.</summary>
+    public int MinimumFreeSpacePercent { get; init; } = 10;
+    public DateTimeOffset Created { get; init; }
+
+    [JsonIgnore]
+    public string DeviceName => Pools.Naming.PoolDeviceName(Name);
+
+    [JsonIgnore]
+    public string DevicePath => $"/dev/mapper/{DeviceName}";
+
+    [JsonIgnore]
+    public string Uuid => Pools.Naming.PoolUuid(Id);
+
+    /// <summary>The table for the given devices (major:minor), as the record describes it.</summary>
+    public ThinPoolTable TableFor(string metadataDevice, string dataDevice) => new()
+    {
+        MetadataDevice = metadataDevice,
+        DataDevice = dataDevice,
+        BlockSizeSectors = (uint)(BlockSize / DmTarget.SectorSize),
+        LowWaterMarkBlocks = LowWaterMarkBlocks,
+        SkipBlockZeroing = SkipBlockZeroing,
+        DiscardMode = DiscardMode,
+        NoSpacePolicy = NoSpacePolicy,
+    };
+}

@@ -1,0 +1,158 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DmPowerShell.Registry;
+
+/// <summary>
+/// The module's records, one folder per pool under the state root:
+/// <c>pools/&lt;name&gt;/pool.json</c> (plus the loop mode's backing files and the pool's lock).
+/// Every write is atomic and durable; every change happens under the pool's lock.
+/// </summary>
+public sealed class PoolRegistry
+{
+    public const string DefaultRoot = "/var/lib/dmpowershell";
+    public const string RootVariable = "DMPS_STATE_ROOT";
+    public const string LockTimeoutVariable = "DMPS_LOCK_TIMEOUT";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public PoolRegistry(string? stateRoot = null)
+    {
+        var chosen = stateRoot ?? Environment.GetEnvironmentVariable(RootVariable);
+        Root = Path.GetFullPath(string.IsNullOrWhiteSpace(chosen) ? DefaultRoot : chosen);
+        var seconds = Environment.GetEnvironmentVariable(LockTimeoutVariable);
+        LockTimeout = double.TryParse(seconds, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s >= 0
+            ? TimeSpan.FromSeconds(s)
+            : TimeSpan.FromSeconds(60);
+    }
+
+    public string Root { get; }
+    public TimeSpan LockTimeout { get; set; }
+    public string PoolsFolder => Path.Combine(Root, "pools");
+
+    public string PoolFolder(string name) => Path.Combine(PoolsFolder, name);
+
+    private string PoolFile(string name) => Path.Combine(PoolFolder(name), "pool.json");
+
+    /// <summary>Every recorded pool, by name.</summary>
+    public IReadOnlyList<PoolRecord> ListPools()
+    {
+        if (!Directory.Exists(PoolsFolder))
+        {
+            return Array.Empty<PoolRecord>();
+        }
+        return Directory.EnumerateDirectories(PoolsFolder)
+            .Select(d => FindPool(Path.GetFileName(d)))
+            .OfType<PoolRecord>()
+            .OrderBy(p => p.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    public PoolRecord? FindPool(string name)
+    {
+        var file = PoolFile(name);
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<PoolRecord>(File.ReadAllBytes(file), Json)
+                ?? throw new JsonException("empty document");
+        }
+        catch (JsonException e)
+        {
+            throw new DmPowerShellException(ErrorIds.RecordCorrupt, ErrorKind.InvalidState,
+                $"The record of pool '{name}' ({file}) cannot be read: {e.Message}. Restore it from a backup or rebuild it with Repair-ThinPool.", name, e);
+        }
+    }
+
+    public void SavePool(PoolRecord record)
+    {
+        DurableFile.CreateFolder(PoolFolder(record.Name));
+        DurableFile.Write(PoolFile(record.Name), JsonSerializer.SerializeToUtf8Bytes(record, Json));
+    }
+
+    public void DeletePool(string name)
+    {
+        DurableFile.Delete(PoolFile(name));
+    }
+
+    /// <summary>Removes the pool's folder when nothing but the lock is left in it.</summary>
+    public void DeletePoolFolderIfEmpty(string name)
+    {
+        var folder = PoolFolder(name);
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+        var left = Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).Where(n => n != "lock").ToList();
+        if (left.Count == 0)
+        {
+            Directory.Delete(folder, recursive: true);
+            DurableFile.SyncFolder(PoolsFolder);
+        }
+    }
+
+    /// <summary>The lock over the set of pools (creation and removal of names).</summary>
+    public FileLock LockRegistry()
+    {
+        EnsureWritableRoot();
+        return FileLock.Acquire(Path.Combine(Root, "lock"), LockTimeout, "the DmPowerShell registry");
+    }
+
+    /// <summary>The lock over one pool: every change to it, its volumes and its records.</summary>
+    public FileLock LockPool(string name)
+    {
+        EnsureWritableRoot();
+        DurableFile.CreateFolder(PoolFolder(name));
+        return FileLock.Acquire(Path.Combine(PoolFolder(name), "lock"), LockTimeout, $"pool '{name}'");
+    }
+
+    /// <summary>
+    /// Checks the state root before the first change: a real folder (no symlink), writable, or
+    /// creatable inside an existing parent. Creates it (0700) and its pools folder.
+    /// </summary>
+    public void EnsureWritableRoot()
+    {
+        var info = new DirectoryInfo(Root);
+        if (info.Exists)
+        {
+            if (info.LinkTarget is not null)
+            {
+                throw RootProblem($"The state root {Root} is a symbolic link (to {info.LinkTarget}); point -StateRoot or {RootVariable} at the real folder.");
+            }
+        }
+        else if (File.Exists(Root))
+        {
+            throw RootProblem($"The state root {Root} is a file, not a folder.");
+        }
+        else
+        {
+            var parent = Path.GetDirectoryName(Root);
+            if (parent is null || !Directory.Exists(parent))
+            {
+                throw RootProblem($"The state root {Root} does not exist, nor does its parent folder {parent}. Create it, or point -StateRoot or {RootVariable} at an existing folder.");
+            }
+        }
+        try
+        {
+            DurableFile.CreateFolder(PoolsFolder);
+            var probe = Path.Combine(Root, $".probe.{Environment.ProcessId}");
+            File.WriteAllBytes(probe, Array.Empty<byte>());
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw RootProblem($"The state root {Root} is not writable: {e.Message}", e);
+        }
+    }
+
+    private DmPowerShellException RootProblem(string message, Exception? inner = null) =>
+        new(ErrorIds.StateRootInvalid, ErrorKind.InvalidArgument, message, Root, inner);
+}

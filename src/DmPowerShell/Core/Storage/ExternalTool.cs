@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace DmPowerShell.Storage;
+
+/// <summary>The result of a helper program (blkid, mkfs, thin_check ...).</summary>
+public sealed record ToolResult(string Program, int ExitCode, string Output, string Error);
+
+/// <summary>Runs helper programs with an argument list, never a shell string.</summary>
+public static class ExternalTool
+{
+    public static ToolResult Run(string program, IEnumerable<string> arguments, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new DmPowerShellException("ToolMissing", ErrorKind.NotFound,
+                $"The program '{program}' could not be started ({e.Message}). Install it (Debian: {PackageOf(program)}).", program, e);
+        }
+        using (process)
+        {
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(30)))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new DmPowerShellException("ToolTimeout", ErrorKind.Timeout, $"{program} did not finish in time.", program);
+            }
+            process.WaitForExit();
+            return new ToolResult(program, process.ExitCode, stdout.Result, stderr.Result);
+        }
+    }
+
+    private static string PackageOf(string program) => program switch
+    {
+        "blkid" or "wipefs" or "fstrim" => "apt-get install util-linux",
+        "mkfs.ext4" or "resize2fs" => "apt-get install e2fsprogs",
+        "mkfs.xfs" or "xfs_growfs" => "apt-get install xfsprogs",
+        _ when program.StartsWith("thin_", StringComparison.Ordinal) => "apt-get install thin-provisioning-tools",
+        _ => $"the package that provides {program}",
+    };
+}

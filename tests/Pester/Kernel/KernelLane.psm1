@@ -1,0 +1,79 @@
+# Helpers for Pester tests that need the real kernel. They run only in the guest lane.
+
+function Assert-KernelLane {
+    # On a host these tests would find no driver, or touch the host's own devices: fail loudly.
+    if ($env:DMPS_GUEST -ne '1') {
+        throw 'Kernel tests run only in the guest lane (./build.ps1 -Task GuestTest); DMPS_GUEST is not set.'
+    }
+    if ((Get-Content /proc/misc -Raw) -notmatch 'device-mapper') {
+        throw 'The guest kernel has no device-mapper driver.'
+    }
+}
+
+function New-TestStateRoot {
+    $root = Join-Path ([IO.Path]::GetTempPath()) ("dmps-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    New-Item -ItemType Directory $root | Out-Null
+    $root
+}
+
+function Invoke-Tool {
+    # Runs a program with an argument list; returns its output, throws on a non-zero exit.
+    # No udev runs in the guest: dmsetup is told to make its /dev/mapper nodes itself. The
+    # variable reaches child processes only, never the module's own libdevmapper.
+    param([Parameter(Mandatory)] [string] $Program, [string[]] $ArgumentList = @(), [switch] $AllowFailure)
+    $env:DM_DISABLE_UDEV = '1'
+    try { $output = & $Program @ArgumentList 2>&1 | Out-String }
+    finally { Remove-Item Env:DM_DISABLE_UDEV }
+    if ($LASTEXITCODE -ne 0 -and -not $AllowFailure) {
+        throw "$Program $($ArgumentList -join ' ') exited with ${LASTEXITCODE}: $output"
+    }
+    $output
+}
+
+function Assert-CleanMetadata {
+    # thin_check needs the pool inactive; each pool of the root is checked on its metadata file
+    # (or device), then removed with its files. Every dm device and loop left is a failure.
+    param([Parameter(Mandatory)] [string] $StateRoot)
+    $problems = @()
+    foreach ($pool in @(Get-ThinPool -StateRoot $StateRoot)) {
+        if ($pool.Active) { Disable-ThinPool -Name $pool.Name -DeactivateVolumes -StateRoot $StateRoot -Confirm:$false }
+        $check = Test-ThinMetadata $pool.MetadataPath
+        if ($check) { $problems += $check }
+        Remove-ThinPool -Name $pool.Name -DeleteBackingFiles:($pool.Backing -eq 'Loop') -Force -StateRoot $StateRoot
+    }
+    Remove-Item -Recurse -Force $StateRoot -ErrorAction SilentlyContinue
+    if ($problems) { throw ($problems -join [Environment]::NewLine) }
+}
+
+function Test-ThinMetadata {
+    # Runs thin_check; returns nothing when clean, else the problem. thin_check opens with
+    # O_DIRECT, which the guest's tmpfs refuses: a regular file is checked through a
+    # read-only loop device over it.
+    param([Parameter(Mandatory)] [string] $Path)
+    $device = $Path
+    $loop = $null
+    if ((Invoke-Tool stat @('-L', '-c', '%F', $Path)).Trim() -ne 'block special file') {
+        $loop = (Invoke-Tool losetup @('-r', '-f', '--show', $Path)).Trim()
+        $device = $loop
+    }
+    try {
+        $output = & thin_check $device 2>&1 | Out-String
+        if ($LASTEXITCODE -ne 0) { "thin_check $Path failed ($LASTEXITCODE): $output" }
+    }
+    finally {
+        if ($loop) { Invoke-Tool losetup @('-d', $loop) -AllowFailure | Out-Null }
+    }
+}
+
+function Get-DmTable([string] $Name) { (Invoke-Tool dmsetup @('table', $Name)).Trim() }
+
+function Get-DmStatus([string] $Name) { (Invoke-Tool dmsetup @('status', $Name)).Trim() }
+
+function Get-LoopBackingFiles {
+    @(Get-ChildItem /sys/block -Filter 'loop*' | ForEach-Object {
+            $file = Join-Path $_.FullName 'loop/backing_file'
+            if (Test-Path $file) { (Get-Content $file).Trim() }
+        })
+}
+
+Export-ModuleMember -Function Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles

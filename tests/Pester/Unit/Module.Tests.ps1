@@ -1,0 +1,145 @@
+# Host-side contract tests: no kernel needed, and none of these may touch device-mapper.
+BeforeAll {
+    Import-Module $env:DMPS_MODULE_MANIFEST -Force
+    $script:root = Join-Path ([IO.Path]::GetTempPath()) "dmps-pester-unit-$PID"
+    New-Item -ItemType Directory -Force $script:root | Out-Null
+    $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool'
+}
+AfterAll {
+    Remove-Item -Recurse -Force $script:root -ErrorAction SilentlyContinue
+}
+
+Describe 'The module' {
+    It 'exports the cmdlets the design names' {
+        $names = (Get-Command -Module DmPowerShell).Name
+        foreach ($name in 'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool') {
+            $names | Should -Contain $name
+        }
+    }
+
+    It 'uses approved verbs only' {
+        $approved = (Get-Verb).Verb
+        foreach ($command in Get-Command -Module DmPowerShell) {
+            $approved | Should -Contain $command.Verb
+        }
+    }
+
+    It 'declares an OutputType on every cmdlet' {
+        foreach ($command in Get-Command -Module DmPowerShell) {
+            $command.OutputType | Should -Not -BeNullOrEmpty -Because "$($command.Name) should declare what it returns"
+        }
+    }
+
+    It 'supports ShouldProcess on every change, High impact on removal' {
+        foreach ($name in $script:changers) {
+            (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf'
+        }
+        (Get-Command Remove-ThinPool).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact |
+            Should -Be 'High'
+    }
+
+    It 'states PowerShell 7.4 and Core in its manifest' {
+        $manifest = Import-PowerShellDataFile $env:DMPS_MODULE_MANIFEST
+        $manifest.PowerShellVersion | Should -Be '7.4'
+        $manifest.CompatiblePSEditions | Should -Contain 'Core'
+    }
+}
+
+Describe 'Sizes' {
+    It 'reads 10G, 10GB, 10GiB, 10gib, 10GB (a number) and 10737418240 as the same size' {
+        # -WhatIf writes to the host, not to a stream: read it from a child pwsh.
+        $command = "Import-Module '$env:DMPS_MODULE_MANIFEST'; foreach (`$size in '10G', '10GB', '10GiB', '10gib', 10GB, '10737418240') { New-ThinPool -Name sizes -DataSize `$size -MetadataSize 64MB -StateRoot '$script:root' -WhatIf }"
+        $out = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command | Out-String
+        ([regex]::Matches($out, 'load table: 0 20971520 thin-pool')).Count | Should -Be 6 -Because $out
+    }
+
+    It 'refuses a size that is not a size' {
+        { New-ThinPool -Name sizes -DataSize 'ten gigs' -StateRoot $script:root -WhatIf } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,DmPowerShell.Commands.Cmdlets.NewThinPoolCommand'
+    }
+}
+
+Describe 'Bad input is refused with a typed error before anything is created' {
+    It '<Case>' -ForEach @(
+        @{ Case = 'empty name'; Arguments = @{ Name = '' }; Id = 'ParameterArgumentValidationErrorEmptyStringNotAllowed' }
+        @{ Case = 'name with a slash'; Arguments = @{ Name = 'a/b' }; Id = 'InvalidName'; Category = 'InvalidArgument' }
+        @{ Case = 'name with a space'; Arguments = @{ Name = 'a b' }; Id = 'InvalidName'; Category = 'InvalidArgument' }
+        @{ Case = 'name with a control character'; Arguments = @{ Name = "a`tb" }; Id = 'InvalidName'; Category = 'InvalidArgument' }
+        @{ Case = 'name too long for dm'; Arguments = @{ Name = 'p' * 128 }; Id = 'InvalidName'; Category = 'InvalidArgument' }
+        @{ Case = 'zero data size'; Arguments = @{ Name = 'p'; DataSize = 0 }; Id = 'InvalidSize'; Category = 'InvalidArgument' }
+        @{ Case = 'negative data size'; Arguments = @{ Name = 'p'; DataSize = -1GB }; Id = 'InvalidSize'; Category = 'InvalidArgument' }
+        @{ Case = 'data size not a multiple of the block size'; Arguments = @{ Name = 'p'; DataSize = 1GB + 512 }; Id = 'InvalidSize'; Category = 'InvalidArgument' }
+        @{ Case = 'block size under 64 KiB'; Arguments = @{ Name = 'p'; BlockSize = 32KB }; Id = 'InvalidBlockSize'; Category = 'InvalidArgument' }
+        @{ Case = 'block size over 1 GiB'; Arguments = @{ Name = 'p'; BlockSize = 2GB }; Id = 'InvalidBlockSize'; Category = 'InvalidArgument' }
+        @{ Case = 'block size not a multiple of 64 KiB'; Arguments = @{ Name = 'p'; BlockSize = 96KB }; Id = 'InvalidBlockSize'; Category = 'InvalidArgument' }
+        @{ Case = 'metadata under 2 MiB'; Arguments = @{ Name = 'p'; MetadataSize = 1MB }; Id = 'MetadataSizeOutOfRange'; Category = 'InvalidArgument' }
+        @{ Case = 'metadata over the kernel limit'; Arguments = @{ Name = 'p'; MetadataSize = 33423361 * 512 }; Id = 'MetadataSizeOutOfRange'; Category = 'InvalidArgument' }
+        @{ Case = 'minimum free space over 99%'; Arguments = @{ Name = 'p'; MinimumFreeSpacePercent = 100 }; Id = 'InvalidSetting'; Category = 'InvalidArgument' }
+        @{ Case = 'low water mark beyond the pool'; Arguments = @{ Name = 'p'; DataSize = 1GB; LowWaterMark = 16384 }; Id = 'InvalidSetting'; Category = 'InvalidArgument' }
+    ) {
+        $before = @(Get-ChildItem -Recurse $script:root -ErrorAction SilentlyContinue).FullName
+        $caught = $null
+        try { New-ThinPool @Arguments -StateRoot $script:root -ErrorAction Stop } catch { $caught = $_ }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.FullyQualifiedErrorId | Should -BeLike "$Id,*"
+        if ($Category) { $caught.CategoryInfo.Category | Should -Be $Category }
+        @(Get-ChildItem -Recurse $script:root -ErrorAction SilentlyContinue).FullName | Should -Be $before
+    }
+
+    It 'warns, not fails, when metadata is under the kernel guideline' {
+        $warnings = New-ThinPool -Name p -DataSize 100TB -MetadataSize 2GB -StateRoot $script:root -WhatIf 3>&1 6>$null |
+            Where-Object { $_ -is [System.Management.Automation.WarningRecord] }
+        $warnings.Message | Should -Match 'guideline'
+    }
+}
+
+Describe 'Without device-mapper (the host has none)' {
+    BeforeAll {
+        $script:hasDm = (Get-Content /proc/misc -Raw) -match 'device-mapper'
+    }
+
+    It 'New-ThinPool fails with DeviceMapperUnavailable and writes nothing' -Skip:$script:hasDm {
+        $state = Join-Path $script:root 'nodm'
+        $caught = $null
+        try { New-ThinPool -Name nodm -DataSize 1GB -MetadataSize 16MB -StateRoot $state -ErrorAction Stop } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeLike 'DeviceMapperUnavailable,*'
+        $caught.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        $caught.Exception.Message | Should -Match 'device-mapper'
+        Test-Path $state | Should -BeFalse
+    }
+
+    It 'Get-ThinPool on an empty registry returns nothing' {
+        Get-ThinPool -StateRoot (Join-Path $script:root 'empty') | Should -BeNullOrEmpty
+    }
+
+    It 'Get-ThinPool names a missing pool' {
+        $caught = $null
+        try { Get-ThinPool -Name missing -StateRoot $script:root -ErrorAction Stop } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeLike 'PoolNotFound,*'
+        $caught.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'refuses a state root that is a symbolic link' {
+        $real = Join-Path $script:root 'real'
+        $link = Join-Path $script:root 'link'
+        New-Item -ItemType Directory $real | Out-Null
+        New-Item -ItemType SymbolicLink -Path $link -Target $real | Out-Null
+        $caught = $null
+        try { New-ThinPool -Name p -DataSize 1GB -MetadataSize 16MB -StateRoot $link -ErrorAction Stop } catch { $caught = $_ }
+        # No driver on the host is reported first: it is checked before the registry is touched.
+        $caught.FullyQualifiedErrorId | Should -BeIn @('StateRootInvalid,DmPowerShell.Commands.Cmdlets.NewThinPoolCommand', 'DeviceMapperUnavailable,DmPowerShell.Commands.Cmdlets.NewThinPoolCommand')
+        @(Get-ChildItem $real).Count | Should -Be 0
+    }
+}
+
+Describe 'The systemd unit' {
+    It 'passes systemd-analyze verify' -Skip:(-not (Get-Command systemd-analyze -ErrorAction SilentlyContinue)) {
+        $unit = Join-Path $PSScriptRoot '../../../packaging/systemd/dmpowershell-pools.service'
+        $copy = Join-Path $script:root 'dmpowershell-pools.service'
+        # verify insists that ExecStart's program exists: point it at this host's pwsh if /usr/bin/pwsh is absent.
+        $pwsh = if (Test-Path /usr/bin/pwsh) { '/usr/bin/pwsh' } else { Join-Path $PSHOME 'pwsh' }
+        (Get-Content -Raw $unit).Replace('/usr/bin/pwsh', $pwsh) | Set-Content -NoNewline $copy
+        $output = & systemd-analyze verify $copy 2>&1 | Out-String
+        $LASTEXITCODE | Should -Be 0 -Because $output
+        $output | Should -Not -Match 'dmpowershell-pools.service:'
+    }
+}

@@ -1,0 +1,28 @@
+<#
+.SYNOPSIS
+    The short real demo: a thin pool on sparse loop files, its status, and a clean teardown.
+    build.ps1 -Task Demo runs it, on the host when it has device-mapper, else in the guest.
+#>
+param([Parameter(Mandatory)] [string] $ModuleManifest)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModuleManifest
+$stateRoot = Join-Path ([IO.Path]::GetTempPath()) "dmps-demo-$PID"
+New-Item -ItemType Directory $stateRoot | Out-Null
+try {
+    Write-Host "`n> New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB" -ForegroundColor Green
+    New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB -StateRoot $stateRoot | Format-List Name, Active, DevicePath, Device, DataDevice, MetadataDevice, DataSize, BlockSize
+
+    Write-Host '> Get-PoolStatus demo' -ForegroundColor Green
+    Get-PoolStatus demo -StateRoot $stateRoot | Format-List PoolName, PoolBlocksize, DataFile, MetadataFile, DataLoopFile, DataSpaceUsed, DataSpaceTotal, DataSpaceAvailable, MetadataSpaceUsed, MetadataSpaceTotal, TransactionId, Mode, DiscardMode, NoSpacePolicy, NeedsCheck, LibraryVersion
+
+    Write-Host '> Resize-ThinPool demo -DataSize 2GB' -ForegroundColor Green
+    Resize-ThinPool demo -DataSize 2GB -StateRoot $stateRoot | Out-Null
+    Get-PoolStatus demo -StateRoot $stateRoot | Format-Table PoolName, DataSpaceTotal, DataSpaceUsed, TransactionId
+
+    Write-Host '> Remove-ThinPool demo -DeleteBackingFiles -Force' -ForegroundColor Green
+    Remove-ThinPool demo -DeleteBackingFiles -Force -StateRoot $stateRoot
+    Write-Host 'Demo finished: the pool was created, reported, grown and removed.'
+}
+finally {
+    Remove-Item -Recurse -Force $stateRoot -ErrorAction SilentlyContinue
+}

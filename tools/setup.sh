@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing DmPowerShell needs on Debian 12 (run as root):
+# the guest lane's QEMU and busybox, thin-provisioning-tools, dmsetup, file-system tools;
+# then pwsh (dotnet local tool, pinned in .config/dotnet-tools.json) and Pester (NuGet).
+# Needs the .NET 10 SDK on PATH. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-utils
+  dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The guest lane downloads linux-image-amd64's kernel package: apt needs current lists.
+if ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; then
+  apt-get update -qq
+fi
+
+command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_UPDATECHECK=Off
+dotnet tool restore >/dev/null
+dotnet pwsh -NoProfile -File build.ps1 -Task Restore
+echo "setup: ready"
