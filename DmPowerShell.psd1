@@ -9,7 +9,7 @@
     Description          = 'Linux device-mapper thin provisioning as PowerShell cmdlets: thin pools on loop files or block devices, thin volumes and snapshots, typed status, over libdevmapper.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @()
+    FormatsToProcess     = @('DmPowerShell.Format.ps1xml')
     TypesToProcess       = @()
     CmdletsToExport      = @(
         'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool',

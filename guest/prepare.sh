@@ -37,7 +37,7 @@ depmod -b "$cache/kernel" "$version"
 bz="$cache/kernel/boot/vmlinuz-$version"
 offset=$(LC_ALL=C grep -obUaP '\xFD7zXZ\x00' "$bz" | head -n1 | cut -d: -f1)
 [ -n "$offset" ] || { echo "guest: no xz stream in $bz" >&2; exit 1; }
-tail -c +$((offset + 1)) "$bz" | xz -dc --single-stream > "$cache/vmlinux" 2>/dev/null || true
+tail -c +$((offset + 1)) "$bz" 2>/dev/null | xz -dc --single-stream > "$cache/vmlinux" 2>/dev/null || true
 head -c 4 "$cache/vmlinux" | grep -q 'ELF' || { echo "guest: vmlinux extraction failed" >&2; exit 1; }
 
 # The initramfs: busybox, an init, and the modules in load order.

@@ -8,6 +8,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 job=$(cd "${1:?usage: run.sh JOB_DIR [TIMEOUT]}" && pwd)
 timeout=${2:-1800}
+# The repository is shared at its own path too: a checkout under /tmp would otherwise be
+# hidden by the guest's tmpfs.
+repo=$(cd "$here/.." && pwd)
 cache=${DMPS_GUEST_CACHE:-$here/../out/guest}
 "$here/prepare.sh" "$cache" >/dev/null || exit 125
 [ -f "$job/job.sh" ] || { echo "guest: $job/job.sh missing" >&2; exit 2; }
@@ -25,11 +28,13 @@ boot() {
     -smp "$cpus" -m "$memory" -nodefaults -no-user-config -display none -no-reboot \
     -serial "file:$console" \
     -kernel "$cache/vmlinux" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init dmps_job=$job" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init dmps_job=$job dmps_repo=$repo" \
     -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
     -device virtio-9p-device,fsdev=hostroot,mount_tag=hostroot \
     -fsdev "local,id=jobshare,path=$job,security_model=none,multidevs=remap" \
     -device virtio-9p-device,fsdev=jobshare,mount_tag=jobshare \
+    -fsdev "local,id=reposhare,path=$repo,security_model=none,readonly=on,multidevs=remap" \
+    -device virtio-9p-device,fsdev=reposhare,mount_tag=reposhare \
     -device virtio-rng-device \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 &
   local qemu=$! start=$SECONDS last_size=0 last_change=$SECONDS
