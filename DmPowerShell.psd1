@@ -13,7 +13,9 @@
     TypesToProcess       = @()
     CmdletsToExport      = @(
         'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool',
-        'Enable-ThinPool', 'Disable-ThinPool'
+        'Enable-ThinPool', 'Disable-ThinPool',
+        'New-ThinVolume', 'New-ThinSnapshot', 'Get-ThinVolume', 'Enable-ThinVolume', 'Disable-ThinVolume',
+        'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
@@ -22,7 +24,7 @@
         PSData = @{
             Tags         = @('Linux', 'DeviceMapper', 'ThinProvisioning', 'Storage', 'dmsetup', 'PSEdition_Core')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'Thin pools: create, list, status, resize, enable, disable, remove.'
+            ReleaseNotes = 'Thin pools, thin volumes and snapshots over a crash-safe registry.'
         }
     }
 }

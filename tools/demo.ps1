@@ -13,15 +13,20 @@ try {
     New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB -StateRoot $stateRoot | Format-List Name, Active, DevicePath, Device, DataDevice, MetadataDevice, DataSize, BlockSize
 
     Write-Host '> Get-PoolStatus demo' -ForegroundColor Green
-    Get-PoolStatus demo -StateRoot $stateRoot | Format-List PoolName, PoolBlocksize, DataFile, MetadataFile, DataLoopFile, DataSpaceUsed, DataSpaceTotal, DataSpaceAvailable, MetadataSpaceUsed, MetadataSpaceTotal, TransactionId, Mode, DiscardMode, NoSpacePolicy, NeedsCheck, LibraryVersion
+    Get-PoolStatus demo -StateRoot $stateRoot
+
+    Write-Host '> Get-ThinPool demo | New-ThinVolume -Name base -Size 1GB -FileSystem ext4 | New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1' -ForegroundColor Green
+    Get-ThinPool demo -StateRoot $stateRoot | New-ThinVolume -Name base -Size 1GB -FileSystem ext4 |
+        New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1 | Out-Null
+    Get-ThinVolume -StateRoot $stateRoot | Format-Table Name, ThinId, Size, Active, Origin, @{ n = 'Chain'; e = { $_.Chain -join ' <- ' } }, DevicePath
 
     Write-Host '> Resize-ThinPool demo -DataSize 2GB' -ForegroundColor Green
     Resize-ThinPool demo -DataSize 2GB -StateRoot $stateRoot | Out-Null
-    Get-PoolStatus demo -StateRoot $stateRoot | Format-Table PoolName, DataSpaceTotal, DataSpaceUsed, TransactionId
+    Get-PoolStatus demo -StateRoot $stateRoot
 
-    Write-Host '> Remove-ThinPool demo -DeleteBackingFiles -Force' -ForegroundColor Green
-    Remove-ThinPool demo -DeleteBackingFiles -Force -StateRoot $stateRoot
-    Write-Host 'Demo finished: the pool was created, reported, grown and removed.'
+    Write-Host '> Remove-ThinPool demo -DeactivateVolumes -DeleteBackingFiles -Force' -ForegroundColor Green
+    Remove-ThinPool demo -DeactivateVolumes -DeleteBackingFiles -Force -StateRoot $stateRoot
+    Write-Host 'Demo finished: a pool, a formatted base volume and two snapshots were created, reported, grown and removed.'
 }
 finally {
     Remove-Item -Recurse -Force $stateRoot -ErrorAction SilentlyContinue

@@ -13,16 +13,20 @@ namespace DmPowerShell.Commands;
 /// </summary>
 public abstract class DmCmdlet : PSCmdlet
 {
-    private PoolRegistry? registry;
-
-    /// <summary>The registry folder (default /var/lib/dmpowershell, or $env:DMPS_STATE_ROOT).</summary>
-    [Parameter]
+    /// <summary>
+    /// The registry folder (default /var/lib/dmpowershell, or $env:DMPS_STATE_ROOT). Piped pools
+    /// and volumes bring theirs, so they are found again where they came from.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? StateRoot { get; set; }
 
-    protected PoolRegistry Registry => registry ??= new PoolRegistry(StateRoot is null ? null : GetUnresolvedProviderPathFromPSPath(StateRoot));
+    /// <summary>The registry of -StateRoot (given or piped), else the default.</summary>
+    protected PoolRegistry Registry => new(StateRoot is not null ? GetUnresolvedProviderPathFromPSPath(StateRoot) : null);
 
     protected PoolService Pools => new(Registry);
+
+    protected Volumes.VolumeService Volumes => new(Pools);
 
     protected IOperationHost OperationHost => new CmdletHost(this);
 

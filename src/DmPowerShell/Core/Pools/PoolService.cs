@@ -324,25 +324,27 @@ public sealed class PoolService
     public ThinPool? Enable(string name, IOperationHost host)
     {
         var record = Require(name);
-        if (IsActive(record))
-        {
-            host.Verbose($"pool '{name}' is already active");
-            return Describe(record);
-        }
-        if (!host.ShouldProcess($"thin pool '{name}'", "Enable", $"create device {record.DevicePath} from {record.DataPath} and {record.MetadataPath}"))
+        var plan = IsActive(record)
+            ? $"{record.DevicePath} is active already; activate the volumes recorded as active"
+            : $"create device {record.DevicePath} from {record.DataPath} and {record.MetadataPath}{Environment.NewLine}activate the volumes recorded as active";
+        if (!host.ShouldProcess($"thin pool '{name}'", "Enable", plan))
         {
             return null;
         }
-        using var poolLock = Registry.LockPool(name);
-        if (!IsActive(record))
+        using (Registry.LockPool(name))
         {
-            if (dm.GetInfo(record.DeviceName) is { } other)
+            if (!IsActive(record))
             {
-                throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
-                    $"A different device-mapper device named '{record.DeviceName}' (uuid '{other.Uuid}') is active; remove it before enabling pool '{name}'.", name);
+                if (dm.GetInfo(record.DeviceName) is { } other)
+                {
+                    throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
+                        $"A different device-mapper device named '{record.DeviceName}' (uuid '{other.Uuid}') is active; remove it before enabling pool '{name}'.", name);
+                }
+                ActivateDevice(record, host);
             }
-            ActivateDevice(record, host);
         }
+        // The volume service takes the pool's lock itself (and finishes any interrupted change first).
+        new Volumes.VolumeService(this, dm).ActivateRecorded(record, host);
         return Describe(record);
     }
 
@@ -433,7 +435,7 @@ public sealed class PoolService
             $"/dev/mapper/{deviceName} is busy: {string.Join("; ", reasons)}. Unmount it or stop what holds it, then try again.", deviceName, inner);
     }
 
-    private bool IsActive(PoolRecord record) => dm.GetInfo(record.DeviceName) is { } info && info.Uuid == record.Uuid;
+    internal bool IsActive(PoolRecord record) => dm.GetInfo(record.DeviceName) is { } info && info.Uuid == record.Uuid;
 
     /// <summary>Active thin devices whose table points at this pool.</summary>
     public IReadOnlyList<string> ThinDevicesOf(PoolRecord record)
@@ -636,7 +638,7 @@ public sealed class PoolService
         if (record.Backing == PoolBacking.Loop)
         {
             plan.AppendLine(deleteBackingFiles
-                ? $"delete {record.DataPath} and {record.MetadataPath} (all data in the pool is lost)"
+                ? $"delete {record.DataPath} and {record.MetadataPath} and the volumes' records (all data in the pool is lost)"
                 : $"keep {record.DataPath} and {record.MetadataPath}");
         }
         plan.Append($"delete record {Path.Combine(Registry.PoolFolder(name), "pool.json")}");
@@ -658,6 +660,11 @@ public sealed class PoolService
             }
             host.Verbose($"delete the record of pool '{name}'");
             Registry.DeletePool(name);
+            if (deleteBackingFiles)
+            {
+                // With the data gone, its volumes' records go too; otherwise they stay for re-adoption.
+                Registry.DeletePoolFolder(name);
+            }
         }
         Registry.DeletePoolFolderIfEmpty(name);
         return true;

@@ -94,8 +94,14 @@ public sealed class PoolStatusReader
                 limited = true;
             }
         }
+        // The module's pools count their records (active or not); others, the live thin devices.
+        var volumes = record is null ? null : new VolumeStore(pools.Registry, record.Name).List();
         var thins = info is null ? new List<(string Name, ulong Length)>() : context.ThinDevicesOf(info.Device);
-        var provisioned = thins.Sum(t => (long)t.Length * DmTarget.SectorSize);
+        // Thin devices on the pool that no record describes (made by dmsetup, say) count too.
+        var recordedUuids = volumes?.Select(v => Naming.VolumeUuid(record!.Id, v.ThinId)).ToHashSet() ?? new HashSet<string>();
+        var unrecorded = thins.Where(t => !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
+        var provisioned = (volumes?.Sum(v => v.Size) ?? 0) + unrecorded.Sum(t => (long)t.Length * DmTarget.SectorSize);
+        var baseVolume = volumes?.Where(v => v.OriginId is null).MinBy(v => v.ThinId);
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;
         var version = context.Version;
@@ -109,8 +115,8 @@ public sealed class PoolStatusReader
             Uuid = info?.Uuid,
             Manager = manager,
             PoolBlocksize = blockBytes,
-            BaseDeviceSize = null,
-            BackingFilesystem = null,
+            BaseDeviceSize = baseVolume?.Size,
+            BackingFilesystem = baseVolume?.FileSystem,
             DataFile = dataFile,
             MetadataFile = metaFile,
             DataLoopFile = dataLoopFile,
@@ -143,7 +149,7 @@ public sealed class PoolStatusReader
             RawStatus = status.Raw,
             DataUsedPercent = dataTotal == 0 ? 0 : Math.Round(100.0 * dataUsed / dataTotal, 2),
             MetadataUsedPercent = metaTotal == 0 ? 0 : Math.Round(100.0 * metaUsed / metaTotal, 2),
-            ThinVolumeCount = thins.Count,
+            ThinVolumeCount = (volumes?.Count ?? 0) + unrecorded.Count,
             ProvisionedSize = provisioned,
             OverProvisioningRatio = dataTotal == 0 ? 0 : Math.Round((double)provisioned / dataTotal, 3),
             BackingFilesystemLimited = limited,

@@ -83,6 +83,17 @@ public sealed class PoolRegistry
         DurableFile.Delete(PoolFile(name));
     }
 
+    /// <summary>Removes the pool's folder and everything in it.</summary>
+    public void DeletePoolFolder(string name)
+    {
+        var folder = PoolFolder(name);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+            DurableFile.SyncFolder(PoolsFolder);
+        }
+    }
+
     /// <summary>Removes the pool's folder when nothing but the lock is left in it.</summary>
     public void DeletePoolFolderIfEmpty(string name)
     {

@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace DmPowerShell.Registry;
+
+/// <summary>
+/// The volumes of one pool: <c>volumes/&lt;thin id&gt;.json</c>, a name index of symbolic links
+/// <c>names/&lt;name&gt; -&gt; &lt;thin id&gt;</c>, the id counter and the journal. Finding,
+/// creating, renaming or removing a volume touches a constant number of files, whatever the
+/// number of volumes. Callers hold the pool's lock for every change.
+/// </summary>
+public sealed class VolumeStore
+{
+    private readonly string folder;
+
+    public VolumeStore(PoolRegistry registry, string pool)
+    {
+        folder = registry.PoolFolder(pool);
+        Pool = pool;
+    }
+
+    public string Pool { get; }
+    private string Volumes => Path.Combine(folder, "volumes");
+    private string Names => Path.Combine(folder, "names");
+    private string JournalFile => Path.Combine(folder, "journal.json");
+    private string CounterFile => Path.Combine(folder, "next-id");
+
+    private string RecordFile(uint id) => Path.Combine(Volumes, id.ToString(CultureInfo.InvariantCulture) + ".json");
+
+    public VolumeRecord? Find(string name)
+    {
+        var link = new FileInfo(Path.Combine(Names, name));
+        var target = link.LinkTarget;
+        return target is not null && uint.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? FindById(id) : null;
+    }
+
+    public VolumeRecord? FindById(uint id)
+    {
+        var file = RecordFile(id);
+        try
+        {
+            return JsonSerializer.Deserialize<VolumeRecord>(File.ReadAllBytes(file), PoolRegistry.Json);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new DmPowerShellException(ErrorIds.RecordCorrupt, ErrorKind.InvalidState,
+                $"The record {file} of pool '{Pool}' cannot be read: {e.Message}. Repair-ThinPool can rebuild it.", file, e);
+        }
+    }
+
+    public IReadOnlyList<VolumeRecord> List()
+    {
+        if (!Directory.Exists(Volumes))
+        {
+            return Array.Empty<VolumeRecord>();
+        }
+        var result = new List<VolumeRecord>();
+        foreach (var file in Directory.EnumerateFiles(Volumes, "*.json"))
+        {
+            if (uint.TryParse(Path.GetFileNameWithoutExtension(file), NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                && FindById(id) is { } record)
+            {
+                result.Add(record);
+            }
+        }
+        return result.OrderBy(r => r.ThinId).ToList();
+    }
+
+    /// <summary>Writes the record and makes sure its name points at it.</summary>
+    public void Save(VolumeRecord record)
+    {
+        DurableFile.CreateFolder(Volumes);
+        DurableFile.CreateFolder(Names);
+        DurableFile.Write(RecordFile(record.ThinId), JsonSerializer.SerializeToUtf8Bytes(record, PoolRegistry.Json));
+        Link(record.Name, record.ThinId);
+    }
+
+    public void Delete(VolumeRecord record)
+    {
+        var link = Path.Combine(Names, record.Name);
+        if (new FileInfo(link).LinkTarget == record.ThinId.ToString(CultureInfo.InvariantCulture))
+        {
+            File.Delete(link);
+            DurableFile.SyncFolder(Names);
+        }
+        DurableFile.Delete(RecordFile(record.ThinId));
+    }
+
+    /// <summary>Points the name at the new record first, then drops the old name: a crash leaves both names, never none.</summary>
+    public VolumeRecord Rename(VolumeRecord record, string newName)
+    {
+        var renamed = record with { Name = newName };
+        Save(renamed);
+        var old = Path.Combine(Names, record.Name);
+        if (File.Exists(old) || new FileInfo(old).LinkTarget is not null)
+        {
+            File.Delete(old);
+            DurableFile.SyncFolder(Names);
+        }
+        return renamed;
+    }
+
+    public bool NameTaken(string name) => Find(name) is not null;
+
+    private void Link(string name, uint id)
+    {
+        var link = Path.Combine(Names, name);
+        var target = id.ToString(CultureInfo.InvariantCulture);
+        if (new FileInfo(link).LinkTarget == target)
+        {
+            return;
+        }
+        var temporary = Path.Combine(Names, $".{name}.{Environment.ProcessId}.tmp");
+        if (File.Exists(temporary) || new FileInfo(temporary).LinkTarget is not null) File.Delete(temporary);
+        File.CreateSymbolicLink(temporary, target);
+        File.Move(temporary, link, overwrite: true);
+        DurableFile.SyncFolder(Names);
+    }
+
+    /// <summary>
+    /// The next thin id: a counter that only grows, so an id the pool may still hold is never
+    /// handed out again; ids with a record, or that <paramref name="taken"/> reports, are skipped.
+    /// </summary>
+    public uint AllocateId(Func<uint, bool>? taken = null)
+    {
+        var next = 0u;
+        if (File.Exists(CounterFile))
+        {
+            uint.TryParse(File.ReadAllText(CounterFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out next);
+        }
+        for (var tries = 0u; tries <= Kernel.ThinId.Max; tries++)
+        {
+            var id = next;
+            next = next >= Kernel.ThinId.Max ? 0 : next + 1;
+            if (File.Exists(RecordFile(id)) || taken?.Invoke(id) == true)
+            {
+                continue;
+            }
+            DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
+            return id;
+        }
+        throw new DmPowerShellException("ThinIdsExhausted", ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
+    }
+
+    /// <summary>Moves the counter past an id the pool turned out to hold (EEXIST from create_thin).</summary>
+    public void SkipId(uint id)
+    {
+        var next = id >= Kernel.ThinId.Max ? 0 : id + 1;
+        DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
+    }
+
+    public PoolJournal? ReadJournal()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<PoolJournal>(File.ReadAllBytes(JournalFile), PoolRegistry.Json);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public void WriteJournal(PoolJournal journal)
+    {
+        DurableFile.CreateFolder(folder);
+        DurableFile.Write(JournalFile, JsonSerializer.SerializeToUtf8Bytes(journal, PoolRegistry.Json));
+    }
+
+    public void ClearJournal() => DurableFile.Delete(JournalFile);
+}
