@@ -13,16 +13,16 @@ namespace DmPowerShell.Commands;
 /// </summary>
 public abstract class DmCmdlet : PSCmdlet
 {
-    /// <summary>
-    /// The registry folder (default /var/lib/dmpowershell, or $env:DMPS_STATE_ROOT). Piped pools
-    /// and volumes bring theirs, so they are found again where they came from.
-    /// </summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    /// <summary>The registry folder (default /var/lib/dmpowershell, or $env:DMPS_STATE_ROOT).</summary>
+    [Parameter]
     [ValidateNotNullOrEmpty]
     public string? StateRoot { get; set; }
 
-    /// <summary>The registry of -StateRoot (given or piped), else the default.</summary>
-    protected PoolRegistry Registry => new(StateRoot is not null ? GetUnresolvedProviderPathFromPSPath(StateRoot) : null);
+    /// <summary>The registry of -StateRoot, else of the piped object, else the default.</summary>
+    protected PoolRegistry Registry => new(StateRoot is not null ? GetUnresolvedProviderPathFromPSPath(StateRoot) : PipedStateRoot);
+
+    /// <summary>The state root a piped pool or volume came from, so that it is found again there.</summary>
+    protected virtual string? PipedStateRoot => null;
 
     protected PoolService Pools => new(Registry);
 

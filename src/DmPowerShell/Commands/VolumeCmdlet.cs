@@ -5,23 +5,26 @@ namespace DmPowerShell.Commands;
 
 /// <summary>
 /// Cmdlets that act on existing volumes: named by -Pool and -Name, or piped in as ThinVolume
-/// objects (from Get-ThinVolume, New-ThinVolume, New-ThinSnapshot).
+/// objects (from Get-ThinVolume, New-ThinVolume, New-ThinSnapshot), which bind by value. The
+/// object set is the default, so that a piped volume is never taken apart by property name.
 /// </summary>
 public abstract class VolumeCmdlet : DmCmdlet
 {
     protected const string ByName = "Name";
     protected const string ByObject = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
     [ArgumentCompleter(typeof(PoolNameCompleter))]
     public string Pool { get; set; } = "";
 
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ByName)]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string Name { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
     public ThinVolume? InputObject { get; set; }
+
+    protected override string? PipedStateRoot => InputObject?.StateRoot;
 
     protected string TargetPool => InputObject?.Pool ?? Pool;
 

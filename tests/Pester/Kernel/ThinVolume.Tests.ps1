@@ -159,7 +159,10 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         $grown = $renamed | Resize-ThinVolume -Size 64MB -ResizeFileSystem
         $grown.Size | Should -Be 64MB
         (Invoke-Tool blockdev @('--getsize64', $grown.DevicePath)).Trim() | Should -Be ([string]64MB)
-        Invoke-Tool dumpe2fs @('-h', $grown.DevicePath) | Should -Match 'Block count:\s+16384'
+        $superblock = Invoke-Tool dumpe2fs @('-h', $grown.DevicePath)
+        $blocks = [long]([regex]::Match($superblock, 'Block count:\s+(\d+)').Groups[1].Value)
+        $blockSize = [long]([regex]::Match($superblock, 'Block size:\s+(\d+)').Groups[1].Value)
+        $blocks * $blockSize | Should -Be 64MB
         { $grown | Resize-ThinVolume -Size 32MB -ErrorAction Stop } | Should -Throw -ErrorId 'ShrinkNotSupported,*'
     }
 

@@ -4,7 +4,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Disable-ThinVolume: removes a volume's dm device; the volume and its data stay.</summary>
-[Cmdlet(VerbsLifecycle.Disable, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsLifecycle.Disable, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class DisableThinVolumeCommand : VolumeCmdlet
 {

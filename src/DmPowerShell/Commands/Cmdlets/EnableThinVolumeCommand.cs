@@ -4,7 +4,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Enable-ThinVolume: activates a volume's dm device (optionally read-only).</summary>
-[Cmdlet(VerbsLifecycle.Enable, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsLifecycle.Enable, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class EnableThinVolumeCommand : VolumeCmdlet
 {

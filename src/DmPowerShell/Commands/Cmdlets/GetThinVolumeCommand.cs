@@ -31,6 +31,8 @@ public sealed class GetThinVolumeCommand : DmCmdlet
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string? Origin { get; set; }
 
+    protected override string? PipedStateRoot => InputObject?.StateRoot;
+
     protected override void ProcessRecord()
     {
         var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();

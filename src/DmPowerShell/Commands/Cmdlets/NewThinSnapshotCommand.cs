@@ -7,7 +7,7 @@ namespace DmPowerShell.Commands.Cmdlets;
 /// New-ThinSnapshot: copy-on-write snapshots of a volume or snapshot, to any depth. Several
 /// names make several snapshots while the origin is suspended once.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "ThinSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.New, "ThinSnapshot", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class NewThinSnapshotCommand : DmCmdlet
 {
@@ -37,6 +37,8 @@ public sealed class NewThinSnapshotCommand : DmCmdlet
 
     [Parameter]
     public SwitchParameter ReadOnly { get; set; }
+
+    protected override string? PipedStateRoot => InputObject?.StateRoot;
 
     protected override void ProcessRecord()
     {

@@ -6,7 +6,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>New-ThinVolume: a thin device of a virtual size in a pool (the guide's base device).</summary>
-[Cmdlet(VerbsCommon.New, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.New, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class NewThinVolumeCommand : DmCmdlet
 {
@@ -36,6 +36,8 @@ public sealed class NewThinVolumeCommand : DmCmdlet
     /// <summary>Create the thin device without activating it.</summary>
     [Parameter]
     public SwitchParameter Inactive { get; set; }
+
+    protected override string? PipedStateRoot => InputObject?.StateRoot;
 
     protected override void ProcessRecord()
     {

@@ -4,7 +4,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Remove-ThinVolume: deactivates and deletes a volume; its snapshots stay intact.</summary>
-[Cmdlet(VerbsCommon.Remove, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.Remove, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class RemoveThinVolumeCommand : VolumeCmdlet
 {

@@ -4,7 +4,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Rename-ThinVolume: renames the volume and its dm device.</summary>
-[Cmdlet(VerbsCommon.Rename, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.Rename, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class RenameThinVolumeCommand : VolumeCmdlet
 {

@@ -4,7 +4,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Resize-ThinVolume: grows a volume's virtual size, and with -ResizeFileSystem its ext4 or xfs.</summary>
-[Cmdlet(VerbsCommon.Resize, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+[Cmdlet(VerbsCommon.Resize, "ThinVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinVolume))]
 public sealed class ResizeThinVolumeCommand : VolumeCmdlet
 {

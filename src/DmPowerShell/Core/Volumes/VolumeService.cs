@@ -27,10 +27,23 @@ public sealed class VolumeService
         dm = client ?? DeviceMapperClient.Shared;
     }
 
-    /// <summary>A test hook: called at each step boundary of a change, by name (fault injection).</summary>
-    public static Action<string>? StepHook { get; set; }
+    /// <summary>
+    /// Fault injection for the crash tests: with DMPS_FAULT_STEP=&lt;operation&gt;:&lt;step&gt; in the
+    /// environment (say snapshot:thin-created), the process kills itself with SIGKILL at that
+    /// step boundary, exactly as an outside kill would land there.
+    /// </summary>
+    private static readonly string? FaultStep = Environment.GetEnvironmentVariable("DMPS_FAULT_STEP");
 
-    private static void Step(string name) => StepHook?.Invoke(name);
+    [ThreadStatic]
+    private static string? currentOperation;
+
+    private static void Step(string name)
+    {
+        if (FaultStep is not null && FaultStep == $"{currentOperation}:{name}")
+        {
+            Tmds.Linux.LibC.kill(Tmds.Linux.LibC.getpid(), 9);
+        }
+    }
 
     // ---------------------------------------------------------------- sessions
 
@@ -134,6 +147,12 @@ public sealed class VolumeService
                 {
                     session.Store.Delete(record);
                 }
+            }
+            else
+            {
+                // A rolled-back deletion: the volume stays, active only if its device still is.
+                var active = dm.GetInfo(Naming.VolumeDeviceName(pool.Name, record.Name)) is { } info && info.Uuid == Naming.VolumeUuid(pool.Id, record.ThinId);
+                session.Store.Save(record with { Active = active });
             }
         }
         Commit(session, host);
@@ -262,6 +281,7 @@ public sealed class VolumeService
         }
 
         using var session = Open(pool, host);
+        currentOperation = "create";
         CheckNameFree(session, name);
         var status = Status(session);
         CheckPoolCanGrow(session, status);
@@ -307,6 +327,7 @@ public sealed class VolumeService
         }
 
         using var session = Open(pool, host);
+        currentOperation = "snapshot";
         originRecord = session.Store.Find(origin) ?? throw VolumeNotFound(pool, origin);
         foreach (var name in names) CheckNameFree(session, name);
         var status = Status(session);
@@ -706,8 +727,12 @@ public sealed class VolumeService
             return false;
         }
         using var session = Open(pool, host);
+        currentOperation = "remove";
         var record = session.Store.Find(name) ?? throw VolumeNotFound(pool, name);
         RemoveDeviceOf(session.Record, record, host);
+        // Record the deactivation first: a removal interrupted before it commits leaves an inactive volume.
+        record = record with { Active = false };
+        session.Store.Save(record);
         Step("device-removed");
         var transaction = Status(session).TransactionId;
         session.Store.WriteJournal(new PoolJournal
