@@ -131,6 +131,7 @@ public sealed class VolumeStore
     /// </summary>
     public uint AllocateId(Func<uint, bool>? taken = null)
     {
+        DurableFile.CreateFolder(folder);
         var next = 0u;
         if (File.Exists(CounterFile))
         {
@@ -154,6 +155,7 @@ public sealed class VolumeStore
     public void SkipId(uint id)
     {
         var next = id >= Kernel.ThinId.Max ? 0 : id + 1;
+        DurableFile.CreateFolder(folder);
         DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
     }
 

@@ -1,0 +1,124 @@
+using DmPowerShell.Registry;
+
+namespace DmPowerShell.Tests.Unit.Registry;
+
+/// <summary>The registry on a real file system (no kernel needed): records, index, ids, locks.</summary>
+public sealed class RegistryTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("dmps-unit-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private PoolRegistry Registry() => new(Path.Combine(root, "state"));
+
+    private static PoolRecord Pool(string name) => new()
+    {
+        Name = name, Id = Guid.NewGuid().ToString("N"), State = RecordState.Ready, DataPath = "/d", MetadataPath = "/m",
+        DataSize = 1L << 30, MetadataSize = 16L << 20, BlockSize = 65536,
+    };
+
+    [Fact]
+    public void Pool_records_round_trip_with_private_modes()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        var record = Pool("web");
+        registry.SavePool(record);
+        Assert.Equal(record, registry.FindPool("web"));
+        Assert.Equal("web", Assert.Single(registry.ListPools()).Name);
+        var file = Path.Combine(registry.PoolFolder("web"), "pool.json");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(registry.PoolFolder("web")));
+        Assert.Empty(Directory.GetFiles(registry.PoolFolder("web"), "*.tmp"));
+        registry.DeletePool("web");
+        Assert.Null(registry.FindPool("web"));
+    }
+
+    [Fact]
+    public void A_corrupt_record_is_a_typed_error_not_a_crash()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        Directory.CreateDirectory(registry.PoolFolder("bad"));
+        File.WriteAllText(Path.Combine(registry.PoolFolder("bad"), "pool.json"), "{ not json");
+        Assert.Equal("RecordCorrupt", Assert.Throws<DmPowerShellException>(() => registry.FindPool("bad")).ErrorId);
+    }
+
+    [Fact]
+    public void State_root_must_be_a_real_writable_folder()
+    {
+        var real = Directory.CreateDirectory(Path.Combine(root, "real")).FullName;
+        var link = Path.Combine(root, "link");
+        Directory.CreateSymbolicLink(link, real);
+        Assert.Equal("StateRootInvalid", Assert.Throws<DmPowerShellException>(() => new PoolRegistry(link).EnsureWritableRoot()).ErrorId);
+        Assert.Equal("StateRootInvalid", Assert.Throws<DmPowerShellException>(() => new PoolRegistry(Path.Combine(root, "no", "such")).EnsureWritableRoot()).ErrorId);
+        File.WriteAllText(Path.Combine(root, "file"), "");
+        Assert.Equal("StateRootInvalid", Assert.Throws<DmPowerShellException>(() => new PoolRegistry(Path.Combine(root, "file")).EnsureWritableRoot()).ErrorId);
+        new PoolRegistry(Path.Combine(root, "fresh")).EnsureWritableRoot(); // a missing root inside an existing folder is made
+        Assert.True(Directory.Exists(Path.Combine(root, "fresh", "pools")));
+    }
+
+    [Fact]
+    public void Volumes_are_found_by_name_renamed_and_deleted_through_the_index()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        var store = new VolumeStore(registry, "web");
+        var id = store.AllocateId();
+        store.Save(new VolumeRecord { Name = "base", ThinId = id, Size = 1 << 30 });
+        Assert.Equal(id, store.Find("base")!.ThinId);
+        Assert.True(store.NameTaken("base"));
+        var renamed = store.Rename(store.Find("base")!, "golden");
+        Assert.Null(store.Find("base"));
+        Assert.Equal("golden", store.Find("golden")!.Name);
+        Assert.Equal((renamed.Name, renamed.ThinId, renamed.Size), (store.FindById(id)!.Name, store.FindById(id)!.ThinId, store.FindById(id)!.Size));
+        store.Delete(renamed);
+        Assert.Null(store.Find("golden"));
+        Assert.Empty(store.List());
+    }
+
+    [Fact]
+    public void Thin_ids_only_move_forward_and_skip_taken_ones()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        var store = new VolumeStore(registry, "web");
+        Assert.Equal(0u, store.AllocateId());
+        Assert.Equal(1u, store.AllocateId());
+        // An id freed by a removal is not handed out again soon: the counter moves on.
+        Assert.Equal(2u, store.AllocateId());
+        store.Save(new VolumeRecord { Name = "x", ThinId = 3 });
+        Assert.Equal(4u, store.AllocateId());
+        Assert.Equal(6u, store.AllocateId(id => id == 5));
+        store.SkipId(41);
+        Assert.Equal(42u, store.AllocateId());
+    }
+
+    [Fact]
+    public void The_journal_survives_until_cleared()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        var store = new VolumeStore(registry, "web");
+        Assert.Null(store.ReadJournal());
+        store.WriteJournal(new PoolJournal { Operation = PoolJournal.Create, FromTransaction = 4, Records = new[] { new VolumeRecord { Name = "a", ThinId = 9 } } });
+        var journal = store.ReadJournal()!;
+        Assert.Equal(4UL, journal.FromTransaction);
+        Assert.Equal(9u, Assert.Single(journal.Records).ThinId);
+        store.ClearJournal();
+        Assert.Null(store.ReadJournal());
+    }
+
+    [Fact]
+    public void A_held_lock_times_out_naming_its_holder()
+    {
+        var registry = Registry();
+        registry.LockTimeout = TimeSpan.FromMilliseconds(200);
+        using var held = registry.LockPool("web");
+        var timeout = Assert.Throws<LockTimeoutException>(() => registry.LockPool("web"));
+        Assert.Contains($"process {Environment.ProcessId}", timeout.Message);
+        Assert.Contains("pool 'web'", timeout.Message);
+        held.Dispose();
+        using var again = registry.LockPool("web");
+    }
+}
