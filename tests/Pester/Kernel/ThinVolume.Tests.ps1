@@ -150,6 +150,34 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         finally { Invoke-Tool umount @($mount) | Out-Null }
     }
 
+    It 'defers the removal of a busy volume and finishes it once the device closes' {
+        $vol = New-ThinVolume -Pool my-pool -Name later -Size 32MB -FileSystem ext4 -StateRoot $root
+        $mount = Join-Path $root 'later'
+        New-Item -ItemType Directory $mount | Out-Null
+        Invoke-Tool mount @($vol.DevicePath, $mount) | Out-Null
+        try {
+            Remove-ThinVolume -Pool my-pool -Name later -Deferred -Force -StateRoot $root -WarningVariable warned -WarningAction SilentlyContinue
+            $warned | Should -Match 'deferred'
+            (Get-ThinVolume later -Pool my-pool -StateRoot $root).PendingDeletion | Should -BeTrue
+            (Get-PoolStatus my-pool -StateRoot $root).DeferredDeletedDeviceCount | Should -Be 1
+            Test-Path $vol.DevicePath | Should -BeTrue   # still mounted, still there
+        }
+        finally { Invoke-Tool umount @($mount) | Out-Null }
+        Start-Sleep -Milliseconds 200
+        Test-Path $vol.DevicePath | Should -BeFalse      # the kernel removed it at the last close
+        New-ThinVolume -Pool my-pool -Name next -Size 8MB -StateRoot $root | Out-Null   # any command finishes the deletion
+        (Get-PoolStatus my-pool -StateRoot $root).DeferredDeletedDeviceCount | Should -Be 0
+        (Get-ThinVolume -StateRoot $root).Name | Should -Be @('next')
+    }
+
+    It 'keeps libdevmapper''s own log lines off the console' {
+        $command = "Import-Module '$env:DMPS_MODULE_MANIFEST'; try { [DmPowerShell.Kernel.DeviceMapperClient]::Shared.Remove('dmps-no-such-device') } catch { 'caught ' + `$_.Exception.InnerException.GetType().Name }"
+        $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command 2>&1 | Out-String
+        $output | Should -Match 'caught DeviceNotFoundException'
+        $output | Should -Not -Match 'device-mapper:'
+        $output | Should -Not -Match 'ioctl'
+    }
+
     It 'renames a volume and its device, and grows it with its file system' {
         New-ThinVolume -Pool my-pool -Name old-name -Size 32MB -FileSystem ext4 -StateRoot $root | Out-Null
         $renamed = Rename-ThinVolume -Pool my-pool -Name old-name -NewName new-name -PassThru -StateRoot $root

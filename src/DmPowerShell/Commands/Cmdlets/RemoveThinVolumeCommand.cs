@@ -12,6 +12,13 @@ public sealed class RemoveThinVolumeCommand : VolumeCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// When the device is busy, let the kernel remove it once its last user closes it (deferred
+    /// removal), and delete the volume then (deferred deletion), as docker's dm.use_deferred_* did.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Deferred { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -24,7 +31,7 @@ public sealed class RemoveThinVolumeCommand : VolumeCmdlet
         Try(TargetName, () =>
         {
             var before = PassThru ? Volumes.Get(TargetPool, TargetName) : null;
-            if (Volumes.Remove(TargetPool, TargetName, OperationHost) && before is not null)
+            if (Volumes.Remove(TargetPool, TargetName, OperationHost, Deferred) && before is not null)
             {
                 WriteObject(before with { Active = false, Device = null, MappedBytes = null, UsedPercent = null });
             }

@@ -129,9 +129,10 @@ public sealed class PoolStatusReader
             MetadataSpaceAvailable = Math.Max(0, metaTotal - metaUsed),
             MinFreeSpace = dataTotal * minFreePercent / 100,
             UdevSyncSupported = context.UdevSync,
-            DeferredRemovalEnabled = false,
-            DeferredDeletionEnabled = false,
-            DeferredDeletedDeviceCount = 0,
+            // Both are available on every removal (Remove-ThinVolume -Deferred) of the module's pools.
+            DeferredRemovalEnabled = record is not null,
+            DeferredDeletionEnabled = record is not null,
+            DeferredDeletedDeviceCount = record is null ? 0 : new VolumeStore(pools.Registry, record.Name).PendingDeletions().Count,
             LibraryVersion = version.Library,
             DriverVersion = version.Driver,
             Health = status.Health,

@@ -182,4 +182,24 @@ public sealed class VolumeStore
     }
 
     public void ClearJournal() => DurableFile.Delete(JournalFile);
+
+    private string Pending => Path.Combine(folder, "pending");
+
+    /// <summary>Deletions waiting for a busy device to close (deferred removal): one empty file per thin id.</summary>
+    public IReadOnlyList<uint> PendingDeletions() =>
+        Directory.Exists(Pending)
+            ? Directory.EnumerateFiles(Pending).Select(Path.GetFileName)
+                .Select(n => uint.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? (uint?)id : null)
+                .OfType<uint>().OrderBy(i => i).ToList()
+            : Array.Empty<uint>();
+
+    public bool IsPendingDeletion(uint id) => File.Exists(Path.Combine(Pending, id.ToString(CultureInfo.InvariantCulture)));
+
+    public void AddPendingDeletion(uint id)
+    {
+        DurableFile.CreateFolder(Pending);
+        DurableFile.Write(Path.Combine(Pending, id.ToString(CultureInfo.InvariantCulture)), ReadOnlySpan<byte>.Empty);
+    }
+
+    public void RemovePendingDeletion(uint id) => DurableFile.Delete(Path.Combine(Pending, id.ToString(CultureInfo.InvariantCulture)));
 }

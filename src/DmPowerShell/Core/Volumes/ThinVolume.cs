@@ -25,6 +25,8 @@ public sealed record ThinVolume
     /// <summary>Mapped share of the virtual size; null when unknown, never a made-up 0.</summary>
     public double? UsedPercent { get; init; }
     public string? FileSystem { get; init; }
+    /// <summary>Removed with -Deferred while busy: deleted once its device closes.</summary>
+    public bool PendingDeletion { get; init; }
     public DateTimeOffset Created { get; init; }
     public required string Uuid { get; init; }
     public required string StateRoot { get; init; }

@@ -81,6 +81,7 @@ public sealed class VolumeService
             }
             var session = new Session(record, new VolumeStore(pools.Registry, pool), poolLock, info.Device);
             Recover(session, host);
+            FinishDeferredDeletions(session, host);
             return session;
         }
         catch
@@ -551,6 +552,7 @@ public sealed class VolumeService
             MappedBytes = mapped,
             UsedPercent = mapped is null ? null : Math.Round(100.0 * mapped.Value / record.Size, 2),
             FileSystem = record.FileSystem,
+            PendingDeletion = new VolumeStore(pools.Registry, pool.Name).IsPendingDeletion(record.ThinId),
             Created = record.Created,
             Uuid = uuid,
             StateRoot = pools.Registry.Root,
@@ -717,8 +719,35 @@ public sealed class VolumeService
         return result.ExitCode == 0 ? result.Output.Trim() : null;
     }
 
+    /// <summary>
+    /// Deletions deferred because their device was busy: once the kernel has removed the device
+    /// (its last opener closed it), the thin id is deleted. Every command that takes the pool's
+    /// lock does this first, so no daemon is needed.
+    /// </summary>
+    private void FinishDeferredDeletions(Session session, IOperationHost host)
+    {
+        foreach (var id in session.Store.PendingDeletions())
+        {
+            var record = session.Store.FindById(id);
+            if (record is null)
+            {
+                session.Store.RemovePendingDeletion(id);
+                continue;
+            }
+            var device = Naming.VolumeDeviceName(session.Record.Name, record.Name);
+            if (dm.GetInfo(device) is { } info && info.Uuid == Naming.VolumeUuid(session.Record.Id, id))
+            {
+                continue; // still open somewhere: next time
+            }
+            host.Verbose($"finish the deferred deletion of '{record.Name}' (thin id {id})");
+            DeleteCommitted(session, record with { Active = false }, host);
+            session.Store.RemovePendingDeletion(id);
+        }
+    }
+
     /// <summary>Deactivates and deletes a volume. Its snapshots stay intact.</summary>
-    public bool Remove(string pool, string name, IOperationHost host)
+    /// <param name="deferred">When the device is busy, let the kernel remove it once closed and delete the volume then.</param>
+    public bool Remove(string pool, string name, IOperationHost host, bool deferred = false)
     {
         var poolRecord = pools.Require(pool);
         if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Remove",
@@ -729,11 +758,35 @@ public sealed class VolumeService
         using var session = Open(pool, host);
         currentOperation = "remove";
         var record = session.Store.Find(name) ?? throw VolumeNotFound(pool, name);
-        RemoveDeviceOf(session.Record, record, host);
+        if (session.Store.PendingDeletions().Contains(record.ThinId))
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
+                $"'{name}' is already being removed: its device is still open, and it is deleted once that closes.", name);
+        }
+        try
+        {
+            RemoveDeviceOf(session.Record, record, host);
+        }
+        catch (DmPowerShellException e) when (deferred && e.ErrorId == ErrorIds.DeviceInUse)
+        {
+            var device = Naming.VolumeDeviceName(pool, record.Name);
+            host.Warning($"{e.Message} Removal deferred: the kernel removes /dev/mapper/{device} when it is closed, and the next command on pool '{pool}' then deletes the volume.");
+            dm.Remove(device, deferred: true);
+            session.Store.Save(record with { Active = false });
+            session.Store.AddPendingDeletion(record.ThinId);
+            return true;
+        }
         // Record the deactivation first: a removal interrupted before it commits leaves an inactive volume.
         record = record with { Active = false };
         session.Store.Save(record);
         Step("device-removed");
+        DeleteCommitted(session, record, host);
+        return true;
+    }
+
+    /// <summary>The transaction that deletes an inactive volume's thin id.</summary>
+    private void DeleteCommitted(Session session, VolumeRecord record, IOperationHost host)
+    {
         var transaction = Status(session).TransactionId;
         session.Store.WriteJournal(new PoolJournal
         {
@@ -752,6 +805,5 @@ public sealed class VolumeService
         session.Store.Delete(record);
         Step("records-written");
         session.Store.ClearJournal();
-        return true;
     }
 }
