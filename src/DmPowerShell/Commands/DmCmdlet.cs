@@ -30,6 +30,15 @@ public abstract class DmCmdlet : PSCmdlet
 
     protected IOperationHost OperationHost => new CmdletHost(this);
 
+    /// <summary>-Force skips the confirmation, unless -Confirm was asked for explicitly; the change itself is the same.</summary>
+    protected void SkipConfirmationWhen(bool force)
+    {
+        if (force && !MyInvocation.BoundParameters.ContainsKey("Confirm"))
+        {
+            SessionState.PSVariable.Set("ConfirmPreference", ConfirmImpact.None);
+        }
+    }
+
     /// <summary>Runs one unit of work; a failure becomes a non-terminating error for that item.</summary>
     protected void Try(object? target, Action action)
     {

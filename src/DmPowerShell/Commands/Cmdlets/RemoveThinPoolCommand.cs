@@ -28,10 +28,7 @@ public sealed class RemoveThinPoolCommand : DmCmdlet
 
     protected override void ProcessRecord()
     {
-        if (Force && !MyInvocation.BoundParameters.ContainsKey("Confirm"))
-        {
-            ConfirmPreference = ConfirmImpact.None;
-        }
+        SkipConfirmationWhen(Force);
         Try(Name, () =>
         {
             var before = PassThru ? Pools.Get(Name) : null;
@@ -40,10 +37,5 @@ public sealed class RemoveThinPoolCommand : DmCmdlet
                 WriteObject(before with { Active = false, Device = null, DataDevice = null, MetadataDevice = null });
             }
         });
-    }
-
-    private ConfirmImpact ConfirmPreference
-    {
-        set => SessionState.PSVariable.Set("ConfirmPreference", value);
     }
 }

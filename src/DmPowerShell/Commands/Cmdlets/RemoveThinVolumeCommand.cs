@@ -24,10 +24,7 @@ public sealed class RemoveThinVolumeCommand : VolumeCmdlet
 
     protected override void ProcessRecord()
     {
-        if (Force && !MyInvocation.BoundParameters.ContainsKey("Confirm"))
-        {
-            SessionState.PSVariable.Set("ConfirmPreference", ConfirmImpact.None);
-        }
+        SkipConfirmationWhen(Force);
         Try(TargetName, () =>
         {
             var before = PassThru ? Volumes.Get(TargetPool, TargetName) : null;

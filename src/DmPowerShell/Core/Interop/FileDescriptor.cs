@@ -61,30 +61,8 @@ internal sealed class FileDescriptor : SafeHandle
         }
     }
 
-    /// <summary>Runs an ioctl with an integer argument; throws with the errno on failure.</summary>
-    public int Ioctl(uint request, int argument, string what)
-    {
-        int result;
-        bool added = false;
-        DangerousAddRef(ref added);
-        try
-        {
-            do
-            {
-                result = ioctl(Fd, unchecked((int)request), argument);
-            }
-            while (result < 0 && errno == EINTR);
-            if (result < 0)
-            {
-                throw new NativeCallException(what, null, errno);
-            }
-            return result;
-        }
-        finally
-        {
-            if (added) DangerousRelease();
-        }
-    }
+    /// <summary>Runs an ioctl whose argument is an integer (passed in the pointer's register).</summary>
+    public unsafe int Ioctl(uint request, int argument, string what) => Ioctl(request, (void*)(nint)argument, what);
 
     internal static byte[] NullTerminated(string text)
     {

@@ -447,7 +447,6 @@ public sealed class PoolService
     internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
     {
         var result = new List<(string, ulong)>();
-        var key = pool.ToString();
         foreach (var entry in dm.List())
         {
             IReadOnlyList<DmTarget> table;
@@ -459,14 +458,17 @@ public sealed class PoolService
             {
                 continue; // removed while we looked
             }
-            if (table.Count == 1 && table[0].TargetType == ThinTable.TargetType
-                && table[0].Parameters.Split(' ')[0] == key)
+            if (IsThinDeviceOf(table, pool))
             {
                 result.Add((entry.Name, table[0].LengthSectors));
             }
         }
         return result;
     }
+
+    /// <summary>Whether a table is one thin target on the given pool device.</summary>
+    internal static bool IsThinDeviceOf(IReadOnlyList<DmTarget> table, DeviceNumber pool) =>
+        table is [{ TargetType: ThinTable.TargetType } thin] && thin.Parameters.Split(' ')[0] == pool.ToString();
 
     private void ActivateDevice(PoolRecord record, IOperationHost host)
     {

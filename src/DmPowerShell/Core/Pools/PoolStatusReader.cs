@@ -212,8 +212,7 @@ public sealed class PoolStatusReader
 
         public List<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
         {
-            var key = pool.ToString();
-            return Devices.Where(d => d.Table is [{ TargetType: ThinTable.TargetType } t] && t.Parameters.Split(' ')[0] == key)
+            return Devices.Where(d => PoolService.IsThinDeviceOf(d.Table, pool))
                 .Select(d => (d.Name, d.Table[0].LengthSectors)).ToList();
         }
     }

@@ -135,8 +135,7 @@ public sealed class VolumeService
             var create = journal.Operation == PoolJournal.Create;
             if (create && forward)
             {
-                var active = dm.GetInfo(Naming.VolumeDeviceName(pool.Name, record.Name)) is { } info && info.Uuid == Naming.VolumeUuid(pool.Id, record.ThinId);
-                session.Store.Save(record with { Active = active });
+                session.Store.Save(record with { Active = LiveDevice(pool, record) is not null });
                 continue;
             }
             // A rolled-back creation, or a committed deletion: the thin id must go, and its device.
@@ -152,13 +151,16 @@ public sealed class VolumeService
             else
             {
                 // A rolled-back deletion: the volume stays, active only if its device still is.
-                var active = dm.GetInfo(Naming.VolumeDeviceName(pool.Name, record.Name)) is { } info && info.Uuid == Naming.VolumeUuid(pool.Id, record.ThinId);
-                session.Store.Save(record with { Active = active });
+                session.Store.Save(record with { Active = LiveDevice(pool, record) is not null });
             }
         }
         Commit(session, host);
         session.Store.ClearJournal();
     }
+
+    /// <summary>The volume's live dm device, when it is active (same name and this volume's uuid).</summary>
+    private DeviceInfo? LiveDevice(PoolRecord pool, VolumeRecord record) =>
+        dm.GetInfo(Naming.VolumeDeviceName(pool.Name, record.Name)) is { } info && info.Uuid == Naming.VolumeUuid(pool.Id, record.ThinId) ? info : null;
 
     private void DeleteThinId(Session session, uint id, IOperationHost host)
     {
@@ -177,7 +179,7 @@ public sealed class VolumeService
     private void RemoveDeviceOf(PoolRecord pool, VolumeRecord record, IOperationHost host)
     {
         var name = Naming.VolumeDeviceName(pool.Name, record.Name);
-        if (dm.GetInfo(name) is { } info && info.Uuid == Naming.VolumeUuid(pool.Id, record.ThinId))
+        if (LiveDevice(pool, record) is not null)
         {
             host.Verbose($"remove device /dev/mapper/{name}");
             try
@@ -344,7 +346,7 @@ public sealed class VolumeService
             FileSystem = originRecord.FileSystem,
             Created = DateTimeOffset.UtcNow,
         }).ToList();
-        var originActive = dm.GetInfo(originDevice) is { } info && info.Uuid == Naming.VolumeUuid(poolRecord.Id, originRecord.ThinId);
+        var originActive = LiveDevice(poolRecord, originRecord) is not null;
         var created = CommitCreation(session, status.TransactionId, records, originActive ? originDevice : null, host,
             (r, id) => PoolMessage.CreateSnapshot(new ThinId(id), new ThinId(originRecord.ThinId)));
         return Finish(session, created, activate, readOnly, null, host);
@@ -526,8 +528,8 @@ public sealed class VolumeService
     {
         var deviceName = Naming.VolumeDeviceName(pool.Name, record.Name);
         var uuid = Naming.VolumeUuid(pool.Id, record.ThinId);
-        var info = dm.GetInfo(deviceName);
-        var active = info is not null && info.Uuid == uuid;
+        var info = LiveDevice(pool, record);
+        var active = info is not null;
         long? mapped = null;
         if (active)
         {
@@ -627,7 +629,7 @@ public sealed class VolumeService
         using var session = Open(pool, host);
         var record = session.Store.Find(name) ?? throw VolumeNotFound(pool, name);
         CheckNameFree(session, newName);
-        if (dm.GetInfo(oldDevice) is { } info && info.Uuid == Naming.VolumeUuid(poolRecord.Id, record.ThinId))
+        if (LiveDevice(poolRecord, record) is not null)
         {
             host.Verbose($"rename /dev/mapper/{oldDevice} to /dev/mapper/{newDevice}");
             dm.Rename(oldDevice, newDevice);
@@ -653,7 +655,7 @@ public sealed class VolumeService
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
                 $"'{name}' is {ByteSize.Format(record.Size)}; shrinking a thin volume would cut off its file system, so it is refused.", size);
         }
-        var active = dm.GetInfo(deviceName) is { } info && info.Uuid == Naming.VolumeUuid(poolRecord.Id, record.ThinId);
+        var active = LiveDevice(poolRecord, record) is not null;
         if (active)
         {
             var target = new ThinTable(session.PoolDevice.ToString(), new ThinId(record.ThinId)).ToTarget((ulong)size / DmTarget.SectorSize);
@@ -734,8 +736,7 @@ public sealed class VolumeService
                 session.Store.RemovePendingDeletion(id);
                 continue;
             }
-            var device = Naming.VolumeDeviceName(session.Record.Name, record.Name);
-            if (dm.GetInfo(device) is { } info && info.Uuid == Naming.VolumeUuid(session.Record.Id, id))
+            if (LiveDevice(session.Record, record) is not null)
             {
                 continue; // still open somewhere: next time
             }
