@@ -3,7 +3,8 @@ BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
     $script:root = Join-Path ([IO.Path]::GetTempPath()) "dmps-pester-unit-$PID"
     New-Item -ItemType Directory -Force $script:root | Out-Null
-    $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool'
+    $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool',
+        'New-ThinVolume', 'New-ThinSnapshot', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume'
 }
 AfterAll {
     Remove-Item -Recurse -Force $script:root -ErrorAction SilentlyContinue
@@ -12,7 +13,7 @@ AfterAll {
 Describe 'The module' {
     It 'exports the cmdlets the design names' {
         $names = (Get-Command -Module DmPowerShell).Name
-        foreach ($name in 'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool') {
+        foreach ($name in @('Get-ThinPool', 'Get-PoolStatus', 'Get-ThinVolume') + $script:changers) {
             $names | Should -Contain $name
         }
     }
@@ -34,14 +35,41 @@ Describe 'The module' {
         foreach ($name in $script:changers) {
             (Get-Command $name).Parameters.Keys | Should -Contain 'WhatIf'
         }
-        (Get-Command Remove-ThinPool).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact |
-            Should -Be 'High'
+        foreach ($name in 'Remove-ThinPool', 'Remove-ThinVolume') {
+            (Get-Command $name).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact |
+                Should -Be 'High'
+        }
     }
 
     It 'states PowerShell 7.4 and Core in its manifest' {
         $manifest = Import-PowerShellDataFile $env:DMPS_MODULE_MANIFEST
         $manifest.PowerShellVersion | Should -Be '7.4'
         $manifest.CompatiblePSEditions | Should -Contain 'Core'
+    }
+}
+
+Describe 'Pipeline binding' {
+    BeforeAll {
+        $script:pool = [DmPowerShell.Pools.ThinPool]::new(); $script:pool.Name = 'piped'; $script:pool.StateRoot = Join-Path $script:root 'piped-root'
+        $script:volume = [DmPowerShell.Volumes.ThinVolume]::new(); $script:volume.Name = 'vol'; $script:volume.Pool = 'piped'; $script:volume.StateRoot = $script:pool.StateRoot
+    }
+
+    It 'binds a piped <Object> to <Command> by value, with its state root' -ForEach @(
+        @{ Object = 'pool'; Command = { $script:pool | New-ThinVolume -Name base -ErrorAction Stop } }
+        @{ Object = 'pool'; Command = { $script:pool | Get-ThinVolume -ErrorAction Stop } }
+        @{ Object = 'pool'; Command = { $script:pool | Resize-ThinPool -DataSize 2GB -ErrorAction Stop } }
+        @{ Object = 'pool'; Command = { $script:pool | Remove-ThinPool -Force -ErrorAction Stop } }
+        @{ Object = 'pool'; Command = { $script:pool | Enable-ThinPool -ErrorAction Stop } }
+        @{ Object = 'volume'; Command = { $script:volume | New-ThinSnapshot -Name s1 -ErrorAction Stop } }
+        @{ Object = 'volume'; Command = { $script:volume | Remove-ThinVolume -Force -ErrorAction Stop } }
+        @{ Object = 'volume'; Command = { $script:volume | Resize-ThinVolume -Size 1GB -ErrorAction Stop } }
+        @{ Object = 'volume'; Command = { $script:volume | Rename-ThinVolume -NewName v2 -ErrorAction Stop } }
+    ) {
+        # The pool does not exist: reaching the registry, and the right one, proves the binding.
+        $caught = $null
+        try { & $Command } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeLike 'PoolNotFound,*'
+        $caught.Exception.Message | Should -Match ([regex]::Escape($script:pool.StateRoot))
     }
 }
 

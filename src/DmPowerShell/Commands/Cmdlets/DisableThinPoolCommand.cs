@@ -4,13 +4,10 @@ using DmPowerShell.Pools;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Disable-ThinPool: deactivates a pool, keeping its files (or devices) and record.</summary>
-[Cmdlet(VerbsLifecycle.Disable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Disable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinPool))]
-public sealed class DisableThinPoolCommand : DmCmdlet
+public sealed class DisableThinPoolCommand : PoolCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    public string[] Name { get; set; } = Array.Empty<string>();
-
     /// <summary>Deactivate the pool's active thin volumes first, instead of refusing.</summary>
     [Parameter]
     public SwitchParameter DeactivateVolumes { get; set; }
@@ -20,7 +17,7 @@ public sealed class DisableThinPoolCommand : DmCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var name in Name)
+        foreach (var name in TargetPools)
         {
             Try(name, () =>
             {

@@ -4,13 +4,10 @@ using DmPowerShell.Pools;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Enable-ThinPool: activates recorded pools again (after a reboot or Disable-ThinPool).</summary>
-[Cmdlet(VerbsLifecycle.Enable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = "Name")]
+[Cmdlet(VerbsLifecycle.Enable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinPool))]
-public sealed class EnableThinPoolCommand : DmCmdlet
+public sealed class EnableThinPoolCommand : PoolCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")]
-    public string[] Name { get; set; } = Array.Empty<string>();
-
     /// <summary>Every pool in the registry (what the boot-time unit runs).</summary>
     [Parameter(Mandatory = true, ParameterSetName = "All")]
     public SwitchParameter All { get; set; }
@@ -20,7 +17,7 @@ public sealed class EnableThinPoolCommand : DmCmdlet
 
     protected override void ProcessRecord()
     {
-        var names = All ? Pools.List().Select(p => p.Name).ToArray() : Name;
+        var names = All ? Pools.List().Select(p => p.Name).ToArray() : TargetPools;
         foreach (var name in names)
         {
             Try(name, () =>

@@ -8,8 +8,9 @@ namespace DmPowerShell.Commands.Cmdlets;
 [OutputType(typeof(ThinPool))]
 public sealed class GetThinPoolCommand : DmCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(PoolNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

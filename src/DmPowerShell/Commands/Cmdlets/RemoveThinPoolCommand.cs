@@ -4,13 +4,10 @@ using DmPowerShell.Pools;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Remove-ThinPool: deactivates a pool and deletes its record; its files only when asked.</summary>
-[Cmdlet(VerbsCommon.Remove, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.Remove, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinPool))]
-public sealed class RemoveThinPoolCommand : DmCmdlet
+public sealed class RemoveThinPoolCommand : PoolCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    public string Name { get; set; } = "";
-
     /// <summary>Deactivate the pool's active thin volumes first, instead of refusing.</summary>
     [Parameter]
     public SwitchParameter DeactivateVolumes { get; set; }
@@ -29,13 +26,16 @@ public sealed class RemoveThinPoolCommand : DmCmdlet
     protected override void ProcessRecord()
     {
         SkipConfirmationWhen(Force);
-        Try(Name, () =>
+        foreach (var name in TargetPools)
         {
-            var before = PassThru ? Pools.Get(Name) : null;
-            if (Pools.Remove(Name, DeactivateVolumes, DeleteBackingFiles, OperationHost) && before is not null)
+            Try(name, () =>
             {
-                WriteObject(before with { Active = false, Device = null, DataDevice = null, MetadataDevice = null });
-            }
-        });
+                var before = PassThru ? Pools.Get(name) : null;
+                if (Pools.Remove(name, DeactivateVolumes, DeleteBackingFiles, OperationHost) && before is not null)
+                {
+                    WriteObject(before with { Active = false, Device = null, DataDevice = null, MetadataDevice = null });
+                }
+            });
+        }
     }
 }

@@ -4,13 +4,10 @@ using DmPowerShell.Pools;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Resize-ThinPool: grows a pool's data and/or metadata space while it runs.</summary>
-[Cmdlet(VerbsCommon.Resize, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Resize, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByObject)]
 [OutputType(typeof(ThinPool))]
-public sealed class ResizeThinPoolCommand : DmCmdlet
+public sealed class ResizeThinPoolCommand : PoolCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    public string Name { get; set; } = "";
-
     /// <summary>The new total data space. In direct mode, omit it to take the grown device's size.</summary>
     [Parameter]
     [SizeTransformation]
@@ -23,12 +20,15 @@ public sealed class ResizeThinPoolCommand : DmCmdlet
 
     protected override void ProcessRecord()
     {
-        Try(Name, () =>
+        foreach (var name in TargetPools)
         {
-            if (Pools.Resize(Name, DataSize, MetadataSize, OperationHost) is { } pool)
+            Try(name, () =>
             {
-                WriteObject(pool);
-            }
-        });
+                if (Pools.Resize(name, DataSize, MetadataSize, OperationHost) is { } pool)
+                {
+                    WriteObject(pool);
+                }
+            });
+        }
     }
 }
