@@ -5,24 +5,26 @@
 #>
 param([Parameter(Mandatory)] [string] $ModuleManifest)
 $ErrorActionPreference = 'Stop'
+# A serial console (the guest) draws progress bars as escape codes: keep them out there.
+if ($env:DMPS_GUEST -eq '1') { $ProgressPreference = 'SilentlyContinue' }
 Import-Module $ModuleManifest
 $stateRoot = Join-Path ([IO.Path]::GetTempPath()) "dmps-demo-$PID"
 New-Item -ItemType Directory $stateRoot | Out-Null
 try {
     Write-Host "`n> New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB" -ForegroundColor Green
-    New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB -StateRoot $stateRoot | Format-List Name, Active, DevicePath, Device, DataDevice, MetadataDevice, DataSize, BlockSize
+    New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB -StateRoot $stateRoot | Format-List Name, Active, DevicePath, Device, DataDevice, MetadataDevice, DataSize, BlockSize | Out-Host
 
     Write-Host '> Get-PoolStatus demo' -ForegroundColor Green
-    Get-PoolStatus demo -StateRoot $stateRoot
+    Get-PoolStatus demo -StateRoot $stateRoot | Out-Host
 
     Write-Host '> Get-ThinPool demo | New-ThinVolume -Name base -Size 1GB -FileSystem ext4 | New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1' -ForegroundColor Green
     Get-ThinPool demo -StateRoot $stateRoot | New-ThinVolume -Name base -Size 1GB -FileSystem ext4 |
         New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1 | Out-Null
-    Get-ThinVolume -StateRoot $stateRoot | Format-Table Name, ThinId, Size, Active, Origin, @{ n = 'Chain'; e = { $_.Chain -join ' <- ' } }, DevicePath
+    Get-ThinVolume -StateRoot $stateRoot | Format-Table Name, ThinId, Size, Active, Origin, @{ n = 'Chain'; e = { $_.Chain -join ' <- ' } }, DevicePath | Out-Host
 
     Write-Host '> Resize-ThinPool demo -DataSize 2GB' -ForegroundColor Green
     Resize-ThinPool demo -DataSize 2GB -StateRoot $stateRoot | Out-Null
-    Get-PoolStatus demo -StateRoot $stateRoot
+    Get-PoolStatus demo -StateRoot $stateRoot | Out-Host
 
     Write-Host '> Remove-ThinPool demo -DeactivateVolumes -DeleteBackingFiles -Force' -ForegroundColor Green
     Remove-ThinPool demo -DeactivateVolumes -DeleteBackingFiles -Force -StateRoot $stateRoot
