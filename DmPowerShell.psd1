@@ -10,7 +10,7 @@
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('DmPowerShell.Format.ps1xml')
-    TypesToProcess       = @()
+    TypesToProcess       = @('DmPowerShell.Types.ps1xml')
     CmdletsToExport      = @(
         'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool',
         'Enable-ThinPool', 'Disable-ThinPool',
