@@ -151,10 +151,17 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         Get-LoopBackingFiles | Should -Not -Contain $pool.DataPath
         (Get-ThinPool boot -StateRoot $root).Active | Should -BeFalse
 
-        # What the boot-time unit runs.
+        # Exactly what the boot-time unit runs, in a fresh pwsh that finds the module by name.
         $unit = Get-Content (Join-Path $PSScriptRoot '../../../packaging/systemd/dmpowershell-pools.service')
-        ($unit | Where-Object { $_ -like 'ExecStart=*' }) | Should -Match 'Enable-ThinPool -All'
-        Enable-ThinPool -All -StateRoot $root
+        $execStart = $unit | Where-Object { $_ -like 'ExecStart=*' }
+        $command = [regex]::Match($execStart, '-Command "(.+)"$').Groups[1].Value
+        $command | Should -Match 'Import-Module DmPowerShell; Enable-ThinPool -All'
+        $modules = Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST))
+        $env:PSModulePath = "$modules$([IO.Path]::PathSeparator)$env:PSModulePath"
+        $env:DMPS_STATE_ROOT = $root
+        try { $output = & (Join-Path $PSHOME 'pwsh') -NoLogo -NoProfile -NonInteractive -Command $command 2>&1 | Out-String }
+        finally { Remove-Item Env:DMPS_STATE_ROOT }
+        $LASTEXITCODE | Should -Be 0 -Because $output
 
         (Get-ThinPool boot -StateRoot $root).Active | Should -BeTrue
         ((Get-DmTable boot) -replace '\d+:\d+', 'M:m') | Should -Be ($table -replace '\d+:\d+', 'M:m')

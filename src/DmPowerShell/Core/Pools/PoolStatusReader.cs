@@ -64,7 +64,16 @@ public sealed class PoolStatusReader
         var target = device.Table[0];
         var table = ThinPoolTable.Parse(target.Parameters);
         var statusLine = dm.GetStatus(device.Name, noFlush: true).Single().Parameters;
-        var status = ThinPoolStatus.Parse(statusLine);
+        ThinPoolStatus status;
+        try
+        {
+            status = ThinPoolStatus.Parse(statusLine);
+        }
+        catch (FormatException)
+        {
+            // A status line this module cannot read still gives an object that says so.
+            status = new ThinPoolStatus { Health = TargetHealth.Error, Raw = statusLine };
+        }
         var info = dm.GetInfo(device.Name);
         var record = FindRecord(info?.Uuid);
         var manager = record is not null ? PoolManager.DmPowerShell
