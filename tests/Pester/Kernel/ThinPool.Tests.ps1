@@ -158,9 +158,10 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         $command | Should -Match 'Import-Module DmPowerShell; Enable-ThinPool -All'
         $modules = Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST))
         $env:PSModulePath = "$modules$([IO.Path]::PathSeparator)$env:PSModulePath"
+        $savedRoot = $env:DMPS_STATE_ROOT
         $env:DMPS_STATE_ROOT = $root
         try { $output = & (Join-Path $PSHOME 'pwsh') -NoLogo -NoProfile -NonInteractive -Command $command 2>&1 | Out-String }
-        finally { Remove-Item Env:DMPS_STATE_ROOT }
+        finally { $env:DMPS_STATE_ROOT = $savedRoot }
         $LASTEXITCODE | Should -Be 0 -Because $output
 
         (Get-ThinPool boot -StateRoot $root).Active | Should -BeTrue
