@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-utils
-  dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd)
+  dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd lvm2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
