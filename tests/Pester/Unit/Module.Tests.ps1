@@ -135,6 +135,10 @@ Describe 'Without device-mapper (the host has none)' {
         Test-Path $state | Should -BeFalse
     }
 
+    It 'Enable-ThinPool -All on an empty registry does nothing, quietly' {
+        Enable-ThinPool -All -StateRoot (Join-Path $script:root 'empty') -ErrorAction Stop | Should -BeNullOrEmpty
+    }
+
     It 'Get-ThinPool on an empty registry returns nothing' {
         Get-ThinPool -StateRoot (Join-Path $script:root 'empty') | Should -BeNullOrEmpty
     }

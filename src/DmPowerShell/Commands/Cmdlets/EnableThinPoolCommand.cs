@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DmPowerShell.Pools;
+using DmPowerShell.Registry;
 
 namespace DmPowerShell.Commands.Cmdlets;
 
@@ -17,7 +18,8 @@ public sealed class EnableThinPoolCommand : PoolCmdlet
 
     protected override void ProcessRecord()
     {
-        var names = All ? Pools.List().Select(p => p.Name).ToArray() : TargetPools;
+        var names = Array.Empty<string>();
+        TryOrStop(null, () => names = All ? Registry.ListPools().Where(p => p.State == RecordState.Ready).Select(p => p.Name).ToArray() : TargetPools.ToArray());
         foreach (var name in names)
         {
             Try(name, () =>

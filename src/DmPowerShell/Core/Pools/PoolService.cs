@@ -25,7 +25,8 @@ public sealed class PoolService
 
     // ---------------------------------------------------------------- queries
 
-    public IReadOnlyList<ThinPool> List() => Registry.ListPools().Select(Describe).ToList();
+    /// <summary>The recorded pools; a creation still in progress (or interrupted) is not one yet.</summary>
+    public IReadOnlyList<ThinPool> List() => Registry.ListPools().Where(r => r.State == RecordState.Ready).Select(Describe).ToList();
 
     public ThinPool Get(string name) => Describe(Require(name));
 
