@@ -6,9 +6,11 @@
     Author               = 'DmPowerShell developers'
     CompanyName          = 'DmPowerShell'
     Copyright            = '(c) DmPowerShell developers. MIT License.'
-    Description          = 'Linux device-mapper thin provisioning as PowerShell cmdlets: thin pools on loop files or block devices, thin volumes and snapshots, typed status, over libdevmapper.'
+    Description          = 'For Linux on x86-64. Linux device-mapper thin provisioning as PowerShell cmdlets: thin pools on loop files or block devices, thin volumes and snapshots, typed status, over libdevmapper.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
+    # Linux only (device-mapper), x86-64 only (Tmds.LibC's linux-x64 build ships beside the module).
+    ProcessorArchitecture = 'Amd64'
     FormatsToProcess     = @('DmPowerShell.Format.ps1xml')
     TypesToProcess       = @('DmPowerShell.Types.ps1xml')
     CmdletsToExport      = @(

@@ -6,10 +6,12 @@
     Tasks (run in the order given):
       Restore      dotnet tools (pwsh) and the PowerShell modules from NuGet (Pester)
       Build        compile, and publish the module folder out/DmPowerShell/<version>/
+      Package      the module as a .nupkg in out/repository, a folder that works as a local
+                   PSResourceGet repository (Register-PSResourceRepository -Uri out/repository)
       UnitTest     xunit unit tests on the host (tests/Unit)
       PesterUnit   Pester tests that need no kernel, on the host (tests/Pester/Unit)
       GuestTest    the kernel suites (tests/Kernel, tests/Pester/Kernel) inside the QEMU guest
-      Test         Build, UnitTest, PesterUnit, GuestTest, then Summary
+      Test         Build, Package, UnitTest, PesterUnit, GuestTest, then Summary
       Summary      one line `N passed, N failed, N skipped` over every result file
       Demo         a real pool, thin volume and status: on the host if it has device-mapper,
                    else in the guest
@@ -33,7 +35,7 @@ $env:POWERSHELL_UPDATECHECK = 'Off'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-$knownTasks = 'Restore', 'Build', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Demo', 'Clean'
+$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Demo', 'Clean'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
@@ -99,6 +101,14 @@ function Publish-Module {
     $help = Join-Path $Root 'out/help/en-US'
     if (Test-Path $help) { Copy-Item -Recurse $help $ModuleFolder }
     Write-Host "Published $ModuleFolder"
+}
+
+function Invoke-Package {
+    $repository = Join-Path $Out 'repository'
+    if (Test-Path $repository) { Remove-Item -Recurse -Force $repository }
+    $null = New-Item -ItemType Directory -Force $repository
+    Compress-PSResource -Path $ModuleFolder -DestinationPath $repository
+    Write-Host "Packaged $((Get-ChildItem $repository -Filter *.nupkg).FullName)"
 }
 
 function Invoke-UnitTest {
@@ -251,12 +261,13 @@ foreach ($step in $Task) {
     switch ($step) {
         'Restore' { Invoke-Restore }
         'Build' { Invoke-Build }
+        'Package' { Invoke-Package }
         'UnitTest' { Invoke-UnitTest }
         'PesterUnit' { Invoke-PesterUnit }
         'GuestTest' { Invoke-GuestTest }
         'Test' {
             if (Test-Path $Results) { Remove-Item -Recurse -Force $Results }
-            Invoke-Build; Invoke-UnitTest; Invoke-PesterUnit; Invoke-GuestTest; Invoke-Summary
+            Invoke-Build; Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit; Invoke-GuestTest; Invoke-Summary
         }
         'Summary' { Invoke-Summary }
         'Demo' { Invoke-Build; Invoke-Demo }

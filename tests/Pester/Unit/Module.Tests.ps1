@@ -45,6 +45,8 @@ Describe 'The module' {
         $manifest = Import-PowerShellDataFile $env:DMPS_MODULE_MANIFEST
         $manifest.PowerShellVersion | Should -Be '7.4'
         $manifest.CompatiblePSEditions | Should -Contain 'Core'
+        $manifest.ProcessorArchitecture | Should -Be 'Amd64'
+        $manifest.PrivateData.PSData.Tags | Should -Contain 'Linux'
     }
 }
 
@@ -160,6 +162,24 @@ Describe 'Without device-mapper (the host has none)' {
         # No driver on the host is reported first: it is checked before the registry is touched.
         $caught.FullyQualifiedErrorId | Should -BeIn @('StateRootInvalid,DmPowerShell.Commands.Cmdlets.NewThinPoolCommand', 'DeviceMapperUnavailable,DmPowerShell.Commands.Cmdlets.NewThinPoolCommand')
         @(Get-ChildItem $real).Count | Should -Be 0
+    }
+}
+
+Describe 'Installing' {
+    It 'saves from the local repository with a fresh HOME and imports by name' {
+        $repository = Join-Path (Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST))) 'repository'
+        Get-ChildItem $repository -Filter 'DmPowerShell.*.nupkg' | Should -Not -BeNullOrEmpty
+        $home2 = Join-Path $script:root 'home'; $modules = Join-Path $script:root 'modules'
+        New-Item -ItemType Directory $home2, $modules | Out-Null
+        $command = "Register-PSResourceRepository -Name DmpsLocal -Uri '$repository' -Trusted; Save-PSResource -Name DmPowerShell -Repository DmpsLocal -Path '$modules' -TrustRepository; `$env:PSModulePath = '$modules' + [IO.Path]::PathSeparator + `$env:PSModulePath; Import-Module DmPowerShell; (Get-Module DmPowerShell).ModuleBase; (Get-Command -Module DmPowerShell).Count"
+        $saved = $env:HOME
+        $env:HOME = $home2
+        try { $out = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command 2>&1 }
+        finally { $env:HOME = $saved }
+        $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
+        $version = (Import-PowerShellDataFile $env:DMPS_MODULE_MANIFEST).ModuleVersion
+        $out[-2] | Should -Be (Join-Path $modules "DmPowerShell/$version")
+        [int]$out[-1] | Should -Be (Get-Command -Module DmPowerShell).Count
     }
 }
 
