@@ -35,6 +35,18 @@ public sealed class RegistryTests : IDisposable
     }
 
     [Fact]
+    public void An_unfinished_creation_is_not_listed_as_a_pool()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        registry.SavePool(Pool("ready"));
+        registry.SavePool(Pool("half") with { State = RecordState.Creating });
+        Assert.Equal(new[] { "ready" }, registry.ListPools().Select(p => p.Name));
+        Assert.Equal(new[] { "half", "ready" }, registry.ListPools(includeUnfinished: true).Select(p => p.Name));
+        Assert.Equal(RecordState.Creating, registry.FindPool("half")!.State);
+    }
+
+    [Fact]
     public void A_corrupt_record_is_a_typed_error_not_a_crash()
     {
         var registry = Registry();

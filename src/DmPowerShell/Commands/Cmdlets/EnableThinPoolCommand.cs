@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using DmPowerShell.Pools;
-using DmPowerShell.Registry;
 
 namespace DmPowerShell.Commands.Cmdlets;
 
@@ -19,7 +18,7 @@ public sealed class EnableThinPoolCommand : PoolCmdlet
     protected override void ProcessRecord()
     {
         var names = Array.Empty<string>();
-        TryOrStop(null, () => names = All ? Registry.ListPools().Where(p => p.State == RecordState.Ready).Select(p => p.Name).ToArray() : TargetPools.ToArray());
+        TryOrStop(null, () => names = All ? Registry.ListPools().Select(p => p.Name).ToArray() : TargetPools.ToArray());
         foreach (var name in names)
         {
             Try(name, () =>

@@ -25,8 +25,7 @@ public sealed class PoolService
 
     // ---------------------------------------------------------------- queries
 
-    /// <summary>The recorded pools; a creation still in progress (or interrupted) is not one yet.</summary>
-    public IReadOnlyList<ThinPool> List() => Registry.ListPools().Where(r => r.State == RecordState.Ready).Select(Describe).ToList();
+    public IReadOnlyList<ThinPool> List() => Registry.ListPools().Select(Describe).ToList();
 
     public ThinPool Get(string name) => Describe(Require(name));
 

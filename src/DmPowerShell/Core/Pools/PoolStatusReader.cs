@@ -172,7 +172,7 @@ public sealed class PoolStatusReader
         {
             return null;
         }
-        return pools.Registry.ListPools().FirstOrDefault(r => r.Uuid == uuid);
+        return pools.Registry.ListPools(includeUnfinished: true).FirstOrDefault(r => r.Uuid == uuid);
     }
 
     private static string? LoopBackingFile(string device)

@@ -39,8 +39,11 @@ public sealed class PoolRegistry
 
     private string PoolFile(string name) => Path.Combine(PoolFolder(name), "pool.json");
 
-    /// <summary>Every recorded pool, by name.</summary>
-    public IReadOnlyList<PoolRecord> ListPools()
+    /// <summary>
+    /// The recorded pools, by name. A creation in progress (or interrupted: rolled back by the next
+    /// New-ThinPool) is not a pool yet, and is left out unless asked for.
+    /// </summary>
+    public IReadOnlyList<PoolRecord> ListPools(bool includeUnfinished = false)
     {
         if (!Directory.Exists(PoolsFolder))
         {
@@ -49,6 +52,7 @@ public sealed class PoolRegistry
         return Directory.EnumerateDirectories(PoolsFolder)
             .Select(d => FindPool(Path.GetFileName(d)))
             .OfType<PoolRecord>()
+            .Where(p => includeUnfinished || p.State == RecordState.Ready)
             .OrderBy(p => p.Name, StringComparer.Ordinal)
             .ToList();
     }

@@ -491,7 +491,7 @@ public sealed class VolumeService
     public IReadOnlyList<ThinVolume> List(string? pool, Func<string, bool>? name = null, string? origin = null)
     {
         var result = new List<ThinVolume>();
-        var poolRecords = pool is null ? pools.Registry.ListPools().Where(p => p.State == RecordState.Ready).ToList() : new List<PoolRecord> { pools.Require(pool) };
+        var poolRecords = pool is null ? pools.Registry.ListPools().ToList() : new List<PoolRecord> { pools.Require(pool) };
         foreach (var poolRecord in poolRecords)
         {
             var store = new VolumeStore(pools.Registry, poolRecord.Name);
