@@ -98,8 +98,12 @@ function Publish-Module {
     Copy-Item (Join-Path $Root 'DmPowerShell.psd1') $ModuleFolder
     $formats = Join-Path $Root 'src/DmPowerShell/Commands/Formats'
     Get-ChildItem $formats -Filter '*.ps1xml' -ErrorAction SilentlyContinue | Copy-Item -Destination $ModuleFolder
-    $help = Join-Path $Root 'out/help/en-US'
-    if (Test-Path $help) { Copy-Item -Recurse $help $ModuleFolder }
+    # Help: docs/help (PlatyPS's markdown schema) compiled into MAML by the project's own compiler.
+    Import-Module (Join-Path $Root 'tools/help/HelpMarkdown.psm1') -Force
+    $help = Join-Path $Out 'help/en-US'
+    if (Test-Path $help) { Remove-Item -Recurse -Force $help }
+    $null = ConvertTo-Maml -MarkdownFolder (Join-Path $Root 'docs/help') -OutputFolder $help -Module DmPowerShell
+    Copy-Item -Recurse $help $ModuleFolder
     Write-Host "Published $ModuleFolder"
 }
 

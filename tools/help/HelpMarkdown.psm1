@@ -237,7 +237,7 @@ function Update-HelpMarkdown {
         if (-not $inputs) { $inputs = @('None') }
         foreach ($type in $inputs) {
             & $add "### $type"
-            $desc = if ($old) { ($old.Inputs | Where-Object Type -eq $type).Description } else { $null }
+            $desc = if ($old) { @($old.Inputs | Where-Object Type -eq $type | ForEach-Object Description) -join "`n" } else { $null }
             if ($desc) { & $add $desc }
             & $add
         }
@@ -246,7 +246,7 @@ function Update-HelpMarkdown {
         if (-not $outputs) { $outputs = @('None') }
         foreach ($type in $outputs) {
             & $add "### $type"
-            $desc = if ($old) { ($old.Outputs | Where-Object Type -eq $type).Description } else { $null }
+            $desc = if ($old) { @($old.Outputs | Where-Object Type -eq $type | ForEach-Object Description) -join "`n" } else { $null }
             if ($desc) { & $add $desc }
             & $add
         }
@@ -268,7 +268,7 @@ function ConvertTo-MamlPara {
     foreach ($para in ($Text -split "`n\s*`n")) {
         $clean = $para.Trim()
         if (-not $clean) { continue }
-        $Writer.WriteElementString('maml', 'para', $null, $clean)
+        $Writer.WriteElementString('maml', 'para', 'http://schemas.microsoft.com/maml/2004/10', $clean)
     }
 }
 

@@ -22,9 +22,13 @@ public sealed class RemoveThinVolumeCommand : VolumeCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    private int removed;
+
     protected override void ProcessRecord()
     {
         SkipConfirmationWhen(Force);
+        // Piped volumes arrive one by one, their number unknown: the bar counts them.
+        WriteProgress(new ProgressRecord(ProgressId, "Removing thin volumes", $"'{TargetName}' in pool '{TargetPool}' ({removed} removed so far)"));
         Try(TargetName, () =>
         {
             var before = PassThru ? Volumes.Get(TargetPool, TargetName) : null;
@@ -32,6 +36,12 @@ public sealed class RemoveThinVolumeCommand : VolumeCmdlet
             {
                 WriteObject(before with { Active = false, Device = null, MappedBytes = null, UsedPercent = null });
             }
+            removed++;
         });
     }
+
+    protected override void EndProcessing() =>
+        WriteProgress(new ProgressRecord(ProgressId, "Removing thin volumes", $"{removed} removed") { RecordType = ProgressRecordType.Completed });
+
+    private const int ProgressId = 0x6d7276;
 }

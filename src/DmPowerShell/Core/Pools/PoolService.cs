@@ -383,8 +383,13 @@ public sealed class PoolService
             throw new DmPowerShellException(ErrorIds.VolumesActive, ErrorKind.ResourceBusy,
                 $"Pool '{record.Name}' has active thin devices ({string.Join(", ", users)}); deactivate them first.", record.Name);
         }
-        foreach (var user in users)
+        for (var i = 0; i < users.Count; i++)
         {
+            var user = users[i];
+            if (users.Count > 1)
+            {
+                host.Progress($"Deactivating the thin devices of pool '{record.Name}'", $"/dev/mapper/{user} ({i + 1} of {users.Count})", i * 100 / users.Count, completed: i == users.Count - 1);
+            }
             host.Verbose($"remove device /dev/mapper/{user}");
             RemoveDevice(user);
         }

@@ -378,6 +378,10 @@ public sealed class VolumeService
         {
             for (var i = 0; i < assigned.Count; i++)
             {
+                if (assigned.Count > 1)
+                {
+                    host.Progress($"Creating {assigned.Count} thin devices in pool '{session.Record.Name}'", $"thin id {assigned[i].ThinId} ({i + 1} of {assigned.Count})", i * 100 / assigned.Count, completed: i == assigned.Count - 1);
+                }
                 while (true)
                 {
                     var text = message(assigned[i], assigned[i].ThinId);
@@ -440,9 +444,14 @@ public sealed class VolumeService
     private IReadOnlyList<ThinVolume> Finish(Session session, IReadOnlyList<VolumeRecord> records, bool activate, bool readOnly, string? fileSystem, IOperationHost host)
     {
         var result = new List<ThinVolume>();
+        var activity = $"Activating {records.Count} thin devices in pool '{session.Record.Name}'";
         foreach (var record in records)
         {
             var current = record;
+            if (records.Count > 1)
+            {
+                host.Progress(activity, $"'{record.Name}' ({result.Count + 1} of {records.Count})", result.Count * 100 / records.Count);
+            }
             if (activate)
             {
                 Activate(session, current, readOnly, host);
@@ -454,6 +463,10 @@ public sealed class VolumeService
                 Format(session.Record, current, fileSystem, host);
             }
             result.Add(Describe(session.Record, current, session.Store));
+        }
+        if (records.Count > 1)
+        {
+            host.Progress(activity, "done", 100, completed: true);
         }
         return result;
     }
