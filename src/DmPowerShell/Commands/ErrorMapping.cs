@@ -35,11 +35,11 @@ public static class ErrorMapping
         DeviceMapperUnavailableException => (ErrorIds.DeviceMapperUnavailable, ErrorCategory.ResourceUnavailable),
         DeviceNotFoundException => (ErrorIds.DeviceNotFound, ErrorCategory.ObjectNotFound),
         DeviceBusyException => (ErrorIds.DeviceInUse, ErrorCategory.ResourceBusy),
-        DeviceExistsException => ("DeviceExists", ErrorCategory.ResourceExists),
+        DeviceExistsException => (ErrorIds.DeviceExists, ErrorCategory.ResourceExists),
         DeviceMapperException d when d.Errno is Errno.EPERM or Errno.EACCES => (ErrorIds.NotRoot, ErrorCategory.PermissionDenied),
         DeviceMapperException => (ErrorIds.DeviceMapperFailed, ErrorCategory.InvalidOperation),
         LockTimeoutException => (ErrorIds.LockTimeout, ErrorCategory.OperationTimeout),
-        NativeCallException n => ("SystemCallFailed", n.Errno switch
+        NativeCallException n => (ErrorIds.SystemCallFailed, n.Errno switch
         {
             Errno.EACCES or Errno.EPERM => ErrorCategory.PermissionDenied,
             Errno.ENOENT or Errno.ENXIO or Errno.ENODEV => ErrorCategory.ObjectNotFound,
@@ -47,9 +47,9 @@ public static class ErrorMapping
             Errno.EINVAL => ErrorCategory.InvalidArgument,
             _ => ErrorCategory.WriteError,
         }),
-        UnauthorizedAccessException => ("AccessDenied", ErrorCategory.PermissionDenied),
-        IOException => ("IOError", ErrorCategory.WriteError),
-        _ => ("UnexpectedError", ErrorCategory.NotSpecified),
+        UnauthorizedAccessException => (ErrorIds.AccessDenied, ErrorCategory.PermissionDenied),
+        IOException => (ErrorIds.IOError, ErrorCategory.WriteError),
+        _ => (ErrorIds.UnexpectedError, ErrorCategory.NotSpecified),
     };
 
     private static ErrorCategory Category(ErrorKind kind) => kind switch

@@ -44,8 +44,6 @@ public static class ErrorIds
     public const string MetadataSizeOutOfRange = "MetadataSizeOutOfRange";
     public const string InvalidSetting = "InvalidSetting";
     public const string PoolNotFound = "PoolNotFound";
-    public const string PoolNotOwned = "PoolNotOwned";
-    public const string PoolActive = "PoolActive";
     public const string PoolInactive = "PoolInactive";
     public const string VolumesActive = "VolumesActive";
     public const string ShrinkNotSupported = "ShrinkNotSupported";
@@ -62,4 +60,19 @@ public static class ErrorIds
     public const string DeviceMapperFailed = "DeviceMapperFailed";
     public const string PoolUnhealthy = "PoolUnhealthy";
     public const string RecordCorrupt = "RecordCorrupt";
+    public const string VolumeNotFound = "VolumeNotFound";
+    public const string DeviceExists = "DeviceExists";
+    public const string AccessDenied = "AccessDenied";
+    public const string IOError = "IOError";
+    public const string UnexpectedError = "UnexpectedError";
+    public const string ThinIdsExhausted = "ThinIdsExhausted";
+    public const string ToolMissing = "ToolMissing";
+    public const string ToolTimeout = "ToolTimeout";
+    public const string ProbeFailed = "ProbeFailed";
+    public const string PoolLowOnSpace = "PoolLowOnSpace";
+    public const string FormatFailed = "FormatFailed";
+    public const string NotMounted = "NotMounted";
+    public const string UnknownFileSystem = "UnknownFileSystem";
+    public const string FileSystemResizeFailed = "FileSystemResizeFailed";
+    public const string SystemCallFailed = "SystemCallFailed";
 }

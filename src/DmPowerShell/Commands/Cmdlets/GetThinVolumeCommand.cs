@@ -48,7 +48,7 @@ public sealed class GetThinVolumeCommand : DmCmdlet
                 {
                     foreach (var literal in Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n)))
                     {
-                        WriteError(ErrorMapping.ToErrorRecord(new DmPowerShellException("VolumeNotFound", ErrorKind.NotFound,
+                        WriteError(ErrorMapping.ToErrorRecord(new DmPowerShellException(ErrorIds.VolumeNotFound, ErrorKind.NotFound,
                             $"No volume named '{literal}'{(pool is null ? "" : $" in pool '{pool}'")}.", literal), literal));
                     }
                 }

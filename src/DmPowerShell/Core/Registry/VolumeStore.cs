@@ -148,7 +148,7 @@ public sealed class VolumeStore
             DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
             return id;
         }
-        throw new DmPowerShellException("ThinIdsExhausted", ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
+        throw new DmPowerShellException(ErrorIds.ThinIdsExhausted, ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
     }
 
     /// <summary>Moves the counter past an id the pool turned out to hold (EEXIST from create_thin).</summary>

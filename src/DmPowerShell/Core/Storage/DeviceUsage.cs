@@ -88,7 +88,7 @@ public static class DeviceUsage
         }
         if (result.ExitCode != 0)
         {
-            throw new DmPowerShellException("ProbeFailed", ErrorKind.OperationFailed,
+            throw new DmPowerShellException(ErrorIds.ProbeFailed, ErrorKind.OperationFailed,
                 $"blkid could not probe {path} (exit {result.ExitCode}): {result.Error.Trim()}", path);
         }
         var values = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)

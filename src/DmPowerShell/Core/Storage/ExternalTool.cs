@@ -28,7 +28,7 @@ public static class ExternalTool
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new DmPowerShellException("ToolMissing", ErrorKind.NotFound,
+            throw new DmPowerShellException(ErrorIds.ToolMissing, ErrorKind.NotFound,
                 $"The program '{program}' could not be started ({e.Message}). Install it (Debian: {PackageOf(program)}).", program, e);
         }
         using (process)
@@ -39,7 +39,7 @@ public static class ExternalTool
             if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(30)))
             {
                 process.Kill(entireProcessTree: true);
-                throw new DmPowerShellException("ToolTimeout", ErrorKind.Timeout, $"{program} did not finish in time.", program);
+                throw new DmPowerShellException(ErrorIds.ToolTimeout, ErrorKind.Timeout, $"{program} did not finish in time.", program);
             }
             process.WaitForExit();
             return new ToolResult(program, process.ExitCode, stdout.Result, stderr.Result);

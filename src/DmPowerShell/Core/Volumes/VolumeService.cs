@@ -250,7 +250,7 @@ public sealed class VolumeService
         if (dataFree < minimum || metaFree < minimum)
         {
             var which = dataFree < minimum ? $"data space is {dataFree:0.#}% free" : $"metadata space is {metaFree:0.#}% free";
-            throw new DmPowerShellException("PoolLowOnSpace", ErrorKind.Unavailable,
+            throw new DmPowerShellException(ErrorIds.PoolLowOnSpace, ErrorKind.Unavailable,
                 $"Pool '{name}' refuses new volumes: its {which}, under its minimum of {minimum}%. Grow it with Resize-ThinPool, or remove volumes.", name);
         }
     }
@@ -490,7 +490,7 @@ public sealed class VolumeService
         host.Progress($"Formatting '{record.Name}'", "done", 100, completed: true);
         if (result.ExitCode != 0)
         {
-            throw new DmPowerShellException("FormatFailed", ErrorKind.OperationFailed,
+            throw new DmPowerShellException(ErrorIds.FormatFailed, ErrorKind.OperationFailed,
                 $"mkfs.{fileSystem} {path} failed (exit {result.ExitCode}): {result.Error.Trim()} The volume exists, unformatted.", record.Name);
         }
     }
@@ -498,7 +498,7 @@ public sealed class VolumeService
     // ---------------------------------------------------------------- queries
 
     private static DmPowerShellException VolumeNotFound(string pool, string name) =>
-        new("VolumeNotFound", ErrorKind.NotFound, $"Pool '{pool}' has no volume named '{name}'. Get-ThinVolume -Pool '{pool}' lists them.", name);
+        new(ErrorIds.VolumeNotFound, ErrorKind.NotFound, $"Pool '{pool}' has no volume named '{name}'. Get-ThinVolume -Pool '{pool}' lists them.", name);
 
     /// <summary>Volumes of one pool or all pools, filtered by a name predicate and an origin name.</summary>
     public IReadOnlyList<ThinVolume> List(string? pool, Func<string, bool>? name = null, string? origin = null)
@@ -707,7 +707,7 @@ public sealed class VolumeService
         ToolResult result;
         if (fileSystem == "xfs")
         {
-            var mount = DeviceUsage.Mounts(device).FirstOrDefault() ?? throw new DmPowerShellException("NotMounted", ErrorKind.InvalidState,
+            var mount = DeviceUsage.Mounts(device).FirstOrDefault() ?? throw new DmPowerShellException(ErrorIds.NotMounted, ErrorKind.InvalidState,
                 $"xfs grows only while mounted: mount {path} first, then run Resize-ThinVolume -ResizeFileSystem again.", path);
             var mountPoint = mount[..mount.LastIndexOf(" (pid", StringComparison.Ordinal)];
             host.Verbose($"xfs_growfs {mountPoint}");
@@ -720,11 +720,11 @@ public sealed class VolumeService
         }
         else
         {
-            throw new DmPowerShellException("UnknownFileSystem", ErrorKind.NotSupported, $"{path} holds no ext4 or xfs file system to grow ({fileSystem ?? "none found"}).", path);
+            throw new DmPowerShellException(ErrorIds.UnknownFileSystem, ErrorKind.NotSupported, $"{path} holds no ext4 or xfs file system to grow ({fileSystem ?? "none found"}).", path);
         }
         if (result.ExitCode != 0)
         {
-            throw new DmPowerShellException("FileSystemResizeFailed", ErrorKind.OperationFailed, $"{result.Program} failed (exit {result.ExitCode}): {result.Error.Trim()}", path);
+            throw new DmPowerShellException(ErrorIds.FileSystemResizeFailed, ErrorKind.OperationFailed, $"{result.Program} failed (exit {result.ExitCode}): {result.Error.Trim()}", path);
         }
     }
 
