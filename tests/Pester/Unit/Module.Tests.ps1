@@ -41,6 +41,21 @@ Describe 'The module' {
         }
     }
 
+    It 'has -PassThru on every change that returns nothing by default' {
+        foreach ($name in 'Enable-ThinPool', 'Disable-ThinPool', 'Remove-ThinPool', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Remove-ThinVolume') {
+            (Get-Command $name).Parameters.Keys | Should -Contain 'PassThru' -Because "$name returns nothing without it"
+        }
+    }
+
+    It 'completes pool, volume and origin names on every parameter that takes one' {
+        foreach ($command in Get-Command -Module DmPowerShell) {
+            foreach ($parameter in $command.Parameters.Values | Where-Object { $_.Name -in 'Pool', 'Origin' -or ($_.Name -eq 'Name' -and $command.Verb -ne 'New') }) {
+                $completer = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] }
+                $completer | Should -Not -BeNullOrEmpty -Because "$($command.Name) -$($parameter.Name) should complete"
+            }
+        }
+    }
+
     It 'states PowerShell 7.4 and Core in its manifest' {
         $manifest = Import-PowerShellDataFile $env:DMPS_MODULE_MANIFEST
         $manifest.PowerShellVersion | Should -Be '7.4'
