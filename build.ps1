@@ -26,7 +26,9 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
     # Seconds the guest may run before it is killed and counted as failed.
-    [int] $GuestTimeout = 1800
+    [int] $GuestTimeout = 1800,
+    # GuestTest: run only these Pester kernel test files (and no xunit kernel tests), for a quick loop.
+    [string[]] $KernelTestPath
 )
 
 $ErrorActionPreference = 'Stop'
@@ -179,14 +181,18 @@ function Invoke-Guest {
 function Invoke-GuestTest {
     $null = New-Item -ItemType Directory -Force $Results 
     $kernelDll = Join-Path $Bin "DmPowerShell.Tests.Kernel/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Kernel.dll"
+    $pesterPath = if ($KernelTestPath) { ($KernelTestPath | ForEach-Object { $_ -split "," } | ForEach-Object { (Resolve-Path $_).Path }) -join ',' } else { "$Root/tests/Pester/Kernel" }
+    $xunit = if ($KernelTestPath) { 'echo "guest: xunit kernel tests left out (-KernelTestPath)"' } else { @"
+echo "guest: xunit kernel tests"
+dotnet test '$kernelDll' --logger 'trx;LogFileName=kernel-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
+"@ }
     $body = @"
 status=0
 mkdir -p "`$JOB/results"
-echo "guest: xunit kernel tests"
-dotnet test '$kernelDll' --logger 'trx;LogFileName=kernel-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
+$xunit
 echo "guest: Pester kernel tests"
 dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
-  -ModuleManifest "`$MODULE" -Path '$Root/tests/Pester/Kernel' -Tag Kernel -OutputFile "`$JOB/results/kernel-pester.xml" 2>&1 || status=1
+  -ModuleManifest "`$MODULE" -Path '$pesterPath' -Tag Kernel -OutputFile "`$JOB/results/kernel-pester.xml" 2>&1 || status=1
 exit `$status
 "@
     $job = New-GuestJob -Name 'kernel-tests' -Body $body

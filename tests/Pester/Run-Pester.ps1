@@ -19,7 +19,7 @@ Import-Module $PesterManifest
 $env:DMPS_MODULE_MANIFEST = $ModuleManifest
 
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = $Path
+$configuration.Run.Path = @($Path -split ',')
 $configuration.Run.Exit = $false
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.TestResult.Enabled = $true

@@ -326,7 +326,7 @@ public sealed class PoolService
         var record = Require(name);
         var plan = IsActive(record)
             ? $"{record.DevicePath} is active already; activate the volumes recorded as active"
-            : $"create device {record.DevicePath} from {record.DataPath} and {record.MetadataPath}{Environment.NewLine}activate the volumes recorded as active";
+            : ActivationPlan(record);
         if (!host.ShouldProcess($"thin pool '{name}'", "Enable", plan))
         {
             return null;
@@ -346,6 +346,27 @@ public sealed class PoolService
         // The volume service takes the pool's lock itself (and finishes any interrupted change first).
         new Volumes.VolumeService(this, dm).ActivateRecorded(record, host);
         return Describe(record);
+    }
+
+    /// <summary>What activating a recorded pool does, with placeholders for what the kernel assigns.</summary>
+    private string ActivationPlan(PoolRecord record)
+    {
+        var plan = new StringBuilder();
+        string metadataDevice = record.MetadataPath, dataDevice = record.DataPath;
+        if (record.Backing == PoolBacking.Loop)
+        {
+            plan.AppendLine($"attach {record.DataPath} to /dev/loop<N> (auto-clear)");
+            plan.AppendLine($"attach {record.MetadataPath} to /dev/loop<M> (auto-clear)");
+            metadataDevice = "<metadata loop major:minor>";
+            dataDevice = "<data loop major:minor>";
+        }
+        var dataSize = record.Backing == PoolBacking.Loop && File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
+        var sectors = (ulong)dataSize / DmTarget.SectorSize;
+        sectors -= sectors % ((ulong)record.BlockSize / DmTarget.SectorSize);
+        plan.AppendLine($"create device {record.DevicePath} uuid {record.Uuid}");
+        plan.AppendLine($"load table: {record.TableFor(metadataDevice, dataDevice).ToTarget(sectors)}");
+        plan.Append("activate the volumes recorded as active");
+        return plan.ToString();
     }
 
     /// <summary>Deactivates a pool, keeping its files (or devices) and record.</summary>
@@ -552,12 +573,12 @@ public sealed class PoolService
         if (data < liveData || (record.Backing == PoolBacking.Loop && data < currentData))
         {
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
-                $"Pool '{name}' holds {ByteSize.Format(Math.Max(liveData, currentData))} of data space; a thin pool cannot shrink. Give a size of at least that.", data);
+                $"Pool '{name}' holds {ByteSize.Format(Math.Max(liveData, currentData))} of data space; a thin pool cannot shrink. Give a size of at least that.", name);
         }
         if (meta < currentMeta)
         {
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
-                $"Pool '{name}' has {ByteSize.Format(currentMeta)} of metadata; pool metadata cannot shrink.", meta);
+                $"Pool '{name}' has {ByteSize.Format(currentMeta)} of metadata; pool metadata cannot shrink. Give a size of at least that.", name);
         }
         if (data % record.BlockSize != 0)
         {

@@ -666,7 +666,7 @@ public sealed class VolumeService
         if (size < record.Size)
         {
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
-                $"'{name}' is {ByteSize.Format(record.Size)}; shrinking a thin volume would cut off its file system, so it is refused.", size);
+                $"'{name}' is {ByteSize.Format(record.Size)}; shrinking a thin volume would cut off its file system, so it is refused. Give a size of at least that.", name);
         }
         var active = LiveDevice(poolRecord, record) is not null;
         if (active)
