@@ -30,6 +30,9 @@ public abstract class DmCmdlet : PSCmdlet
 
     protected IOperationHost OperationHost => new CmdletHost(this);
 
+    /// <summary>Set by cmdlets whose -Force skips the extra confirmation before data is destroyed.</summary>
+    protected bool SkipExtraConfirmation { get; set; }
+
     /// <summary>-Force skips the confirmation, unless -Confirm was asked for explicitly; the change itself is the same.</summary>
     protected void SkipConfirmationWhen(bool force)
     {
@@ -84,6 +87,8 @@ public abstract class DmCmdlet : PSCmdlet
         }
 
         public void Verbose(string message) => cmdlet.WriteVerbose(message);
+
+        public bool Confirm(string query, string caption) => cmdlet.SkipExtraConfirmation || cmdlet.ShouldContinue(query, caption);
 
         public void Warning(string message) => cmdlet.WriteWarning(message);
 

@@ -60,6 +60,9 @@ public static class ErrorIds
     public const string DeviceMapperFailed = "DeviceMapperFailed";
     public const string PoolUnhealthy = "PoolUnhealthy";
     public const string RecordCorrupt = "RecordCorrupt";
+    public const string MetadataUnreadable = "MetadataUnreadable";
+    public const string RepairNotSupported = "RepairNotSupported";
+    public const string PoolNotOwned = "PoolNotOwned";
     public const string VolumeNotFound = "VolumeNotFound";
     public const string DeviceExists = "DeviceExists";
     public const string AccessDenied = "AccessDenied";

@@ -14,6 +14,9 @@ public interface IOperationHost
 
     void Warning(string message);
 
+    /// <summary>A second, explicit confirmation before destroying data (-Force skips it).</summary>
+    bool Confirm(string query, string caption);
+
     /// <summary>Progress of a longer operation; percent -1 when unknown; completed closes the bar.</summary>
     void Progress(string activity, string status, int percent, bool completed = false);
 }
@@ -30,6 +33,8 @@ public sealed class SilentHost : IOperationHost
     public void Verbose(string message) { }
 
     public void Warning(string message) => Warnings.Add(message);
+
+    public bool Confirm(string query, string caption) => true;
 
     public void Progress(string activity, string status, int percent, bool completed = false) { }
 }

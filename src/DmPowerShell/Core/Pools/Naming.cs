@@ -46,6 +46,27 @@ public static class Naming
 
     public static string Escape(string component) => component.Replace("-", "--", StringComparison.Ordinal);
 
+    /// <summary>The volume name in a device name of this pool (undoing the '-' doubling); null when it is not one.</summary>
+    public static string? VolumeNameFromDevice(string pool, string deviceName)
+    {
+        var prefix = Escape(pool) + "-";
+        if (!deviceName.StartsWith(prefix, StringComparison.Ordinal) || deviceName.Length == prefix.Length)
+        {
+            return null;
+        }
+        var escaped = deviceName[prefix.Length..];
+        // A single '-' left after undoubling would not have come from Escape.
+        return escaped.Replace("--", "", StringComparison.Ordinal).Contains('-') ? null : escaped.Replace("--", "-", StringComparison.Ordinal);
+    }
+
+    /// <summary>The thin id in a volume UUID of this pool (DMPS-&lt;pool id&gt;-&lt;thin id&gt;); null otherwise.</summary>
+    public static uint? ThinIdFromUuid(string poolId, string? uuid)
+    {
+        var prefix = $"{UuidPrefix}{poolId}-";
+        return uuid is not null && uuid.StartsWith(prefix, StringComparison.Ordinal)
+            && uint.TryParse(uuid.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : null;
+    }
+
     private static string Printable(string text) =>
         new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 }

@@ -32,11 +32,11 @@ public sealed class PoolService
     public PoolRecord Require(string name)
     {
         PoolRules.CheckName(name);
-        return Registry.FindPool(name) is { State: RecordState.Ready } record
-            ? record
-            : throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.NotFound,
-                $"There is no pool named '{name}' in {Registry.Root}. Get-ThinPool lists the pools; -StateRoot or {PoolRegistry.RootVariable} chooses another registry.", name);
+        return Registry.FindPool(name) is { State: RecordState.Ready } record ? record : throw NotFound(name);
     }
+
+    public DmPowerShellException NotFound(string name) => new(ErrorIds.PoolNotFound, ErrorKind.NotFound,
+        $"There is no pool named '{name}' in {Registry.Root}. Get-ThinPool lists the pools; -StateRoot or {PoolRegistry.RootVariable} chooses another registry.", name);
 
     public ThinPool Describe(PoolRecord record)
     {

@@ -25,6 +25,8 @@ public sealed class VolumeStore
     private string JournalFile => Path.Combine(folder, "journal.json");
     private string CounterFile => Path.Combine(folder, "next-id");
 
+    public string RecordPath(uint id) => RecordFile(id);
+
     private string RecordFile(uint id) => Path.Combine(Volumes, id.ToString(CultureInfo.InvariantCulture) + ".json");
 
     public VolumeRecord? Find(string name)
@@ -150,6 +152,10 @@ public sealed class VolumeStore
         }
         throw new DmPowerShellException(ErrorIds.ThinIdsExhausted, ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
     }
+
+    /// <summary>The counter: every id under it was handed out by this module; none at or over it was.</summary>
+    public uint NextId =>
+        File.Exists(CounterFile) && uint.TryParse(File.ReadAllText(CounterFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var next) ? next : 0;
 
     /// <summary>Moves the counter past an id the pool turned out to hold (EEXIST from create_thin).</summary>
     public void SkipId(uint id)

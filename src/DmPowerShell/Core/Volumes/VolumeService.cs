@@ -108,6 +108,26 @@ public sealed class VolumeService
         dm.SendMessage(session.Record.DeviceName, message);
     }
 
+    /// <summary>Completes or rolls back what an interrupted command left (opening a session does it).</summary>
+    public void Recover(string pool, IOperationHost host)
+    {
+        using var session = Open(pool, host);
+    }
+
+    /// <summary>Deletes a thin id that has no record (Repair-ThinPool -DeleteUnrecorded), as one transaction.</summary>
+    public void DeleteUnrecordedThinId(string pool, uint id, IOperationHost host)
+    {
+        using var session = Open(pool, host);
+        if (session.Store.FindById(id) is not null)
+        {
+            throw new DmPowerShellException(ErrorIds.InvalidSetting, ErrorKind.InvalidState, $"Thin id {id} of pool '{pool}' has a record now; it is not deleted.", id);
+        }
+        var status = Status(session);
+        DeleteThinId(session, id, host);
+        SetTransaction(session, status.TransactionId, host);
+        Commit(session, host);
+    }
+
     /// <summary>Completes or rolls back a change that a killed process left half done.</summary>
     private void Recover(Session session, IOperationHost host)
     {

@@ -1,0 +1,463 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+using DmPowerShell.Units;
+using DmPowerShell.Volumes;
+
+namespace DmPowerShell.Health;
+
+/// <summary>One fix Repair-ThinPool made (or, under -WhatIf, would have made).</summary>
+public sealed record PoolRepair(string Pool, ProblemKind Kind, uint? ThinId, string? Name, string Action, bool Done);
+
+/// <summary>
+/// Test-ThinPool and Repair-ThinPool: gathers the registry, the live devices and the pool's own
+/// metadata (read through a metadata snapshot, always released), compares them, and fixes what
+/// disagrees. Repairs adopt what they find; data is deleted only when asked, and only thin ids
+/// this module handed out.
+/// </summary>
+public sealed partial class PoolHealthService
+{
+    private readonly PoolService pools;
+    private readonly DeviceMapperClient dm;
+
+    public PoolHealthService(PoolService pools, DeviceMapperClient? client = null)
+    {
+        this.pools = pools;
+        dm = client ?? DeviceMapperClient.Shared;
+    }
+
+    public IReadOnlyList<PoolProblem> Test(string name) => PoolInspection.Compare(Gather(pools.Require(name)));
+
+    /// <summary>Reads the three views. The pool's lock keeps the module's own commands out meanwhile.</summary>
+    public PoolViews Gather(PoolRecord record)
+    {
+        using var poolLock = pools.Registry.LockPool(record.Name);
+        var store = new VolumeStore(pools.Registry, record.Name);
+        var active = pools.IsActive(record);
+        var views = new PoolViews
+        {
+            Pool = record,
+            Records = store.List(),
+            PendingDeletions = store.PendingDeletions(),
+            Journal = store.ReadJournal(),
+            Active = active,
+        };
+        if (!active)
+        {
+            var (metadata, failure) = ReadAtRest(record);
+            return views with { Metadata = metadata, MetadataCheckFailure = failure };
+        }
+        var status = ThinPoolStatus.Parse(dm.GetStatus(record.DeviceName, noFlush: true).Single().Parameters);
+        var live = LiveDevices(record);
+        var canSnapshot = status.Health == TargetHealth.Ok && status.Mode != PoolMode.ReadOnly;
+        return views with { Status = status, LiveDevices = live, Metadata = canSnapshot ? ReadLive(record) : null };
+    }
+
+    private IReadOnlyList<LiveThinDevice> LiveDevices(PoolRecord record)
+    {
+        var info = dm.GetInfo(record.DeviceName)!;
+        var result = new List<LiveThinDevice>();
+        foreach (var (name, length) in pools.ThinDevicesOf(info.Device))
+        {
+            var uuid = dm.GetInfo(name)?.Uuid;
+            uint? id = null;
+            try
+            {
+                id = ThinTable.Parse(dm.GetTable(name).Single().Parameters).DeviceId.Value;
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException or DeviceNotFoundException)
+            {
+                // Not a plain thin table, or gone meanwhile: listed without an id.
+            }
+            result.Add(new LiveThinDevice(name, uuid, id, Naming.VolumeNameFromDevice(record.Name, name), length));
+        }
+        return result;
+    }
+
+    /// <summary>The live pool's metadata: reserve a metadata snapshot, thin_dump it, release it (always).</summary>
+    private PoolMetadata ReadLive(PoolRecord record, uint? deviceWithMappings = null)
+    {
+        var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
+        var metadataDevice = PoolService.BlockDeviceName(table.MetadataDevice) ?? throw new DmPowerShellException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
+            $"The metadata device {table.MetadataDevice} of pool '{record.Name}' has no node in /dev.", record.Name);
+        dm.SendMessage(record.DeviceName, PoolMessage.ReserveMetadataSnapshot());
+        try
+        {
+            return Dump(metadataDevice, metadataSnapshot: true, deviceWithMappings);
+        }
+        finally
+        {
+            dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
+        }
+    }
+
+    /// <summary>An inactive pool's metadata, checked by thin_check and read by thin_dump through a read-only loop.</summary>
+    private static (PoolMetadata? Metadata, string? Failure) ReadAtRest(PoolRecord record)
+    {
+        using var device = OpenReadOnly(record.MetadataPath);
+        var check = ExternalTool.Run("thin_check", new[] { device.Path });
+        if (check.ExitCode != 0)
+        {
+            return (null, (check.Error + check.Output).Trim());
+        }
+        return (Dump(device.Path, metadataSnapshot: false, null), null);
+    }
+
+    /// <summary>thin_dump reads with O_DIRECT, which some file systems refuse: a file is read through a read-only loop device.</summary>
+    internal static ReadOnlyDevice OpenReadOnly(string path)
+    {
+        if (BlockDevices.IsBlockDevice(path))
+        {
+            return new ReadOnlyDevice(path, null);
+        }
+        var loop = LoopDevices.Attach(path, readOnly: true);
+        return new ReadOnlyDevice(loop.Device.Path, loop);
+    }
+
+    internal sealed class ReadOnlyDevice : IDisposable
+    {
+        private readonly LoopAttachment? loop;
+
+        public ReadOnlyDevice(string path, LoopAttachment? loop)
+        {
+            Path = path;
+            this.loop = loop;
+        }
+
+        public string Path { get; }
+
+        public void Dispose()
+        {
+            if (loop is null) return;
+            var path = loop.Device.Path;
+            loop.Dispose();
+            // Auto-clear detaches it once closed; clear it explicitly too, in case it is still bound.
+            try { LoopDevices.Detach(path); } catch (NativeCallException) { }
+        }
+    }
+
+    private static PoolMetadata Dump(string device, bool metadataSnapshot, uint? deviceWithMappings)
+    {
+        var arguments = new List<string>();
+        if (metadataSnapshot) arguments.Add("--metadata-snap");
+        if (deviceWithMappings is { } id)
+        {
+            arguments.Add("--dev-id");
+            arguments.Add(id.ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            arguments.Add("--skip-mappings");
+        }
+        arguments.Add(device);
+        var result = ExternalTool.Run("thin_dump", arguments);
+        if (result.ExitCode != 0)
+        {
+            throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                $"thin_dump could not read the metadata on {device} (exit {result.ExitCode}): {result.Error.Trim()}", device);
+        }
+        var metadata = PoolMetadata.ParseXml(result.Output);
+        return deviceWithMappings is null ? metadata : metadata with { HighestMappedBlock = HighestMappedBlock(result.Output) };
+    }
+
+    /// <summary>The highest virtual block a device's mappings reach, from thin_dump's single and range mappings.</summary>
+    internal static ulong? HighestMappedBlock(string xml)
+    {
+        ulong? highest = null;
+        foreach (Match m in MappingPattern().Matches(xml))
+        {
+            var begin = ulong.Parse(m.Groups["begin"].Value, CultureInfo.InvariantCulture);
+            var end = m.Groups["length"].Success ? begin + ulong.Parse(m.Groups["length"].Value, CultureInfo.InvariantCulture) - 1 : begin;
+            highest = highest is null || end > highest ? end : highest;
+        }
+        return highest;
+    }
+
+    [GeneratedRegex("<(?:single_mapping origin_block=\"(?<begin>\\d+)\"|range_mapping origin_begin=\"(?<begin>\\d+)\"[^>]*?length=\"(?<length>\\d+)\")")]
+    private static partial Regex MappingPattern();
+}
+
+public sealed partial class PoolHealthService
+{
+    private static readonly ProblemKind[] MetadataProblems = { ProblemKind.MetadataDamaged, ProblemKind.NeedsCheck, ProblemKind.Failed };
+
+    /// <summary>
+    /// Fixes what Test-ThinPool finds, one permission per fix. A pool with no record but a live
+    /// device of the module's (DMPS- UUID) gets its record rebuilt from the kernel first.
+    /// </summary>
+    public IReadOnlyList<PoolRepair> Repair(string name, bool deleteUnrecorded, IOperationHost host)
+    {
+        var done = new List<PoolRepair>();
+        var record = pools.Registry.FindPool(name) ?? Rebuild(name, host, done);
+        if (record is null)
+        {
+            return done;
+        }
+        var problems = PoolInspection.Compare(Gather(record));
+        if (problems.FirstOrDefault(p => MetadataProblems.Contains(p.Kind)) is { } damaged)
+        {
+            var action = $"take pool '{name}' offline, thin_repair its metadata into a spare file and use the repaired copy, keeping the original";
+            var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", RepairMetadataPlan(record));
+            if (ok) RepairMetadata(record, host);
+            done.Add(new PoolRepair(name, damaged.Kind, null, null, action, ok));
+            if (!ok) return done;
+            problems = PoolInspection.Compare(Gather(record));
+        }
+        if (problems.FirstOrDefault(p => p.Kind == ProblemKind.UnfinishedTransaction) is { } unfinished)
+        {
+            var ok = host.ShouldProcess($"pool '{name}'", "Recover", unfinished.Description + Environment.NewLine + unfinished.Repair);
+            if (ok) new VolumeService(pools, dm).Recover(name, host);
+            done.Add(new PoolRepair(name, unfinished.Kind, null, null, unfinished.Repair!, ok));
+            if (ok) problems = PoolInspection.Compare(Gather(record));
+        }
+        var store = new VolumeStore(pools.Registry, name);
+        var views = Gather(record);
+        foreach (var problem in problems.Where(p => p.Repairable && !MetadataProblems.Contains(p.Kind) && p.Kind != ProblemKind.UnfinishedTransaction))
+        {
+            switch (problem.Kind)
+            {
+                case ProblemKind.UnrecordedThinId when deleteUnrecorded:
+                    done.Add(DeleteUnrecorded(record, store, views, problem, host));
+                    break;
+                case ProblemKind.UnrecordedThinId:
+                    done.Add(Adopt(record, store, views, problem, host));
+                    break;
+                case ProblemKind.MissingThinId:
+                {
+                    var ok = host.ShouldProcess($"record of volume '{problem.Name}'", "Delete", $"delete {store.RecordPath(problem.ThinId!.Value)} (thin id {problem.ThinId} is not in the pool)");
+                    if (ok)
+                    {
+                        using var poolLock = pools.Registry.LockPool(name);
+                        if (store.FindById(problem.ThinId.Value) is { } stale) store.Delete(stale);
+                    }
+                    done.Add(new PoolRepair(name, problem.Kind, problem.ThinId, problem.Name, problem.Repair!, ok));
+                    break;
+                }
+                case ProblemKind.UnrecordedDevice:
+                {
+                    var ok = host.ShouldProcess($"/dev/mapper/{problem.Name}", "Remove", $"remove device /dev/mapper/{problem.Name}");
+                    if (ok)
+                    {
+                        host.Verbose($"remove device /dev/mapper/{problem.Name}");
+                        dm.Remove(problem.Name!);
+                    }
+                    done.Add(new PoolRepair(name, problem.Kind, problem.ThinId, problem.Name, problem.Repair!, ok));
+                    break;
+                }
+                case ProblemKind.StaleActiveState:
+                    done.Add(FixActiveState(record, store, views, problem, host));
+                    break;
+            }
+        }
+        return done;
+    }
+
+    private PoolRepair Adopt(PoolRecord pool, VolumeStore store, PoolViews views, PoolProblem problem, IOperationHost host)
+    {
+        var id = problem.ThinId!.Value;
+        var live = views.LiveDevices.FirstOrDefault(d => d.ThinId == id);
+        var name = FreeName(store, problem.Name!);
+        long size;
+        string sizeNote;
+        if (live is not null)
+        {
+            size = (long)live.LengthSectors * DmTarget.SectorSize;
+            sizeNote = "the size of its live table";
+        }
+        else
+        {
+            var highest = views.Active ? ReadLive(pool, id).HighestMappedBlock : null;
+            size = highest is { } h ? (long)(h + 1) * pool.BlockSize : pool.BlockSize;
+            sizeNote = highest is null ? "one block: nothing is mapped (Resize-ThinVolume sets the size you want)" : "up to its highest mapped block (Resize-ThinVolume can grow it)";
+        }
+        var plan = $"write {store.RecordPath(id)}: volume '{name}', thin id {id}, {ByteSize.Format(size)} ({sizeNote}), {(live is null ? "inactive" : "active")}";
+        var ok = host.ShouldProcess($"thin id {id} of pool '{pool.Name}'", "Adopt", plan);
+        if (ok)
+        {
+            using var poolLock = pools.Registry.LockPool(pool.Name);
+            store.Save(new VolumeRecord { Name = name, ThinId = id, Size = size, Active = live is not null, Created = DateTimeOffset.UtcNow });
+            if (id >= store.NextId) store.SkipId(id);
+            if (live is not null && live.Name != Naming.VolumeDeviceName(pool.Name, name))
+            {
+                host.Verbose($"rename /dev/mapper/{live.Name} to /dev/mapper/{Naming.VolumeDeviceName(pool.Name, name)}");
+                dm.Rename(live.Name, Naming.VolumeDeviceName(pool.Name, name));
+            }
+        }
+        return new PoolRepair(pool.Name, problem.Kind, id, name, $"adopt thin id {id} as volume '{name}'", ok);
+    }
+
+    private PoolRepair DeleteUnrecorded(PoolRecord pool, VolumeStore store, PoolViews views, PoolProblem problem, IOperationHost host)
+    {
+        var id = problem.ThinId!.Value;
+        if (id >= store.NextId)
+        {
+            host.Warning($"Thin id {id} of pool '{pool.Name}' was not handed out by this module (its counter is at {store.NextId}); it is never deleted. Adopting it instead.");
+            return Adopt(pool, store, views, problem, host);
+        }
+        if (views.LiveDevices.Any(d => d.ThinId == id))
+        {
+            host.Warning($"Thin id {id} of pool '{pool.Name}' is active; it is adopted, not deleted.");
+            return Adopt(pool, store, views, problem, host);
+        }
+        var action = $"delete thin id {id} and its data from pool '{pool.Name}'";
+        var ok = host.ShouldProcess($"thin id {id} of pool '{pool.Name}'", "Delete", $"message {pool.DevicePath} 0 delete {id}{Environment.NewLine}message {pool.DevicePath} 0 set_transaction_id <n> <n+1>")
+            && host.Confirm($"Thin id {id} of pool '{pool.Name}' has no record; deleting it destroys its data for good. Delete it?", "Delete unrecorded data");
+        if (ok)
+        {
+            new VolumeService(pools, dm).DeleteUnrecordedThinId(pool.Name, id, host);
+        }
+        return new PoolRepair(pool.Name, problem.Kind, id, null, action, ok);
+    }
+
+    private PoolRepair FixActiveState(PoolRecord pool, VolumeStore store, PoolViews views, PoolProblem problem, IOperationHost host)
+    {
+        var id = problem.ThinId!.Value;
+        var live = views.LiveDevices.FirstOrDefault(d => d.ThinId == id);
+        var ok = host.ShouldProcess($"volume '{problem.Name}' of pool '{pool.Name}'", "Update", problem.Repair!);
+        if (ok)
+        {
+            using var poolLock = pools.Registry.LockPool(pool.Name);
+            if (store.FindById(id) is { } record)
+            {
+                var wanted = Naming.VolumeDeviceName(pool.Name, record.Name);
+                if (live is not null && live.Name != wanted && dm.GetInfo(wanted) is null)
+                {
+                    host.Verbose($"rename /dev/mapper/{live.Name} to /dev/mapper/{wanted}");
+                    dm.Rename(live.Name, wanted);
+                }
+                store.Save(record with { Active = live is not null });
+            }
+        }
+        return new PoolRepair(pool.Name, problem.Kind, id, problem.Name, problem.Repair!, ok);
+    }
+
+    private static string FreeName(VolumeStore store, string wanted)
+    {
+        var name = wanted;
+        for (var i = 2; store.NameTaken(name); i++) name = $"{wanted}-{i}";
+        return name;
+    }
+
+    /// <summary>
+    /// A pool whose record is lost but whose device is live (UUID DMPS-&lt;id&gt;-pool): its record
+    /// is rebuilt from the table. LVM's pools are left to LVM.
+    /// </summary>
+    private PoolRecord? Rebuild(string name, IOperationHost host, List<PoolRepair> done)
+    {
+        var deviceName = Naming.PoolDeviceName(name);
+        var info = dm.GetInfo(deviceName) ?? throw pools.NotFound(name);
+        if (info.Uuid is { } lvm && lvm.StartsWith("LVM-", StringComparison.Ordinal))
+        {
+            throw new DmPowerShellException(ErrorIds.PoolNotOwned, ErrorKind.InvalidState,
+                $"'{name}' is a thin pool that LVM manages; repair it with LVM: lvconvert --repair <vg>/<pool>.", name);
+        }
+        if (info.Uuid is not { } uuid || !uuid.StartsWith(Naming.UuidPrefix, StringComparison.Ordinal) || !uuid.EndsWith("-pool", StringComparison.Ordinal))
+        {
+            throw new DmPowerShellException(ErrorIds.PoolNotOwned, ErrorKind.InvalidState,
+                $"'{name}' was not made by this module (uuid '{info.Uuid}'); it is left alone.", name);
+        }
+        var id = uuid[Naming.UuidPrefix.Length..^"-pool".Length];
+        var target = dm.GetTable(deviceName).Single();
+        var table = ThinPoolTable.Parse(target.Parameters);
+        string Backing(string device, out bool loop)
+        {
+            var backing = $"/sys/dev/block/{device}/loop/backing_file";
+            loop = File.Exists(backing);
+            return loop ? File.ReadAllText(backing).Trim() : PoolService.BlockDeviceName(device) ?? device;
+        }
+        var dataPath = Backing(table.DataDevice, out var dataIsLoop);
+        var metadataPath = Backing(table.MetadataDevice, out _);
+        var record = new PoolRecord
+        {
+            Name = name,
+            Id = id,
+            State = RecordState.Ready,
+            Backing = dataIsLoop ? PoolBacking.Loop : PoolBacking.Direct,
+            DataPath = dataPath,
+            MetadataPath = metadataPath,
+            DataSize = (long)target.LengthSectors * DmTarget.SectorSize,
+            MetadataSize = (long)BlockDevices.GetSize(PoolService.BlockDeviceName(table.MetadataDevice) ?? table.MetadataDevice),
+            BlockSize = (long)table.BlockSizeBytes,
+            LowWaterMarkBlocks = table.LowWaterMarkBlocks,
+            SkipBlockZeroing = table.SkipBlockZeroing,
+            DiscardMode = table.DiscardMode,
+            NoSpacePolicy = table.NoSpacePolicy,
+            Created = DateTimeOffset.UtcNow,
+        };
+        var plan = $"write {Path.Combine(pools.Registry.PoolFolder(name), "pool.json")}: pool '{name}' ({record.Backing}, data {dataPath}, metadata {metadataPath}, {ByteSize.Format(record.DataSize)}), from the table of {info.Name}";
+        var ok = host.ShouldProcess($"pool '{name}'", "Rebuild record", plan);
+        done.Add(new PoolRepair(name, ProblemKind.UnrecordedDevice, null, name, $"rebuild the record of pool '{name}' from its live table", ok));
+        if (!ok) return null;
+        pools.Registry.EnsureWritableRoot();
+        using (pools.Registry.LockRegistry())
+        {
+            pools.Registry.SavePool(record);
+        }
+        return record;
+    }
+
+    private string RepairMetadataPlan(PoolRecord record) => string.Join(Environment.NewLine,
+        $"deactivate the thin volumes of pool '{record.Name}' and the pool",
+        $"thin_check {record.MetadataPath} (through a read-only loop device)",
+        $"create sparse file {record.MetadataPath}.repaired ({ByteSize.Format(record.MetadataSize)})",
+        $"thin_repair -i {record.MetadataPath} -o {record.MetadataPath}.repaired",
+        $"thin_check {record.MetadataPath}.repaired",
+        $"rename {record.MetadataPath} to {record.MetadataPath}.damaged-<time>; rename the repaired copy to {record.MetadataPath}",
+        $"activate pool '{record.Name}' and the volumes recorded as active");
+
+    /// <summary>LVM's way: repair into a spare, check the spare, swap, keep the original.</summary>
+    private void RepairMetadata(PoolRecord record, IOperationHost host)
+    {
+        if (record.Backing != PoolBacking.Loop)
+        {
+            throw new DmPowerShellException(ErrorIds.RepairNotSupported, ErrorKind.NotSupported,
+                $"Pool '{record.Name}' is on block devices: repair its metadata with thin_repair into a spare device by hand, then swap it in (the module repairs loop-backed pools only).", record.Name);
+        }
+        var volumes = new VolumeService(pools, dm);
+        var wereActive = new VolumeStore(pools.Registry, record.Name).List().Where(v => v.Active).Select(v => v.Name).ToList();
+        if (pools.IsActive(record))
+        {
+            pools.Disable(record.Name, deactivateVolumes: true, host);
+        }
+        var spare = record.MetadataPath + ".repaired";
+        var kept = $"{record.MetadataPath}.damaged-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+        using (var input = OpenReadOnly(record.MetadataPath))
+        {
+            using (var stream = DurableFile.OpenPrivate(spare, FileMode.Create))
+            {
+                stream.SetLength(new FileInfo(record.MetadataPath).Length);
+            }
+            using var output = LoopDevices.Attach(spare);
+            host.Verbose($"thin_repair -i {input.Path} -o {output.Device.Path}");
+            var repair = ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output.Device.Path });
+            if (repair.ExitCode != 0)
+            {
+                File.Delete(spare);
+                throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                    $"thin_repair could not repair the metadata of pool '{record.Name}' (exit {repair.ExitCode}): {repair.Error.Trim()}. The original is untouched.", record.Name);
+            }
+            var check = ExternalTool.Run("thin_check", new[] { output.Device.Path });
+            if (check.ExitCode != 0)
+            {
+                File.Delete(spare);
+                throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                    $"The repaired metadata of pool '{record.Name}' still fails thin_check: {check.Error.Trim()}. The original is untouched.", record.Name);
+            }
+        }
+        host.Verbose($"rename {record.MetadataPath} to {kept}");
+        File.Move(record.MetadataPath, kept);
+        File.Move(spare, record.MetadataPath);
+        DurableFile.SyncFolder(Path.GetDirectoryName(record.MetadataPath)!);
+        host.Warning($"The damaged metadata of pool '{record.Name}' is kept as {kept}.");
+        pools.Enable(record.Name, host);
+        foreach (var volume in wereActive)
+        {
+            try { volumes.Enable(record.Name, volume, readOnly: false, host); }
+            catch (DmPowerShellException e) { host.Warning($"Volume '{volume}' could not be activated after the repair: {e.Message}"); }
+        }
+    }
+}

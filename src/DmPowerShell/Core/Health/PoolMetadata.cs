@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Xml;
+
+namespace DmPowerShell.Health;
+
+/// <summary>One thin device as the pool's own metadata knows it (thin_dump's &lt;device&gt;).</summary>
+public sealed record MetadataDevice(uint Id, ulong MappedBlocks, ulong Transaction, uint CreationTime, uint SnapshotTime);
+
+/// <summary>The pool's own metadata: its transaction id and thin devices, read by thin_dump.</summary>
+public sealed record PoolMetadata(ulong Transaction, ulong DataBlockSectors, ulong DataBlocks, IReadOnlyList<MetadataDevice> Devices)
+{
+    /// <summary>With one device's mappings read: the highest virtual block they reach.</summary>
+    public ulong? HighestMappedBlock { get; init; }
+
+    /// <summary>Parses thin_dump's XML (with or without mappings); the superblock and its devices.</summary>
+    public static PoolMetadata ParseXml(string xml)
+    {
+        var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, IgnoreWhitespace = true };
+        using var reader = XmlReader.Create(new StringReader(xml), settings);
+        ulong transaction = 0, blockSize = 0, blocks = 0;
+        var devices = new List<MetadataDevice>();
+        var sawSuperblock = false;
+        while (reader.Read())
+        {
+            if (reader.NodeType != XmlNodeType.Element) continue;
+            if (reader.Name == "superblock")
+            {
+                sawSuperblock = true;
+                transaction = Number(reader, "transaction");
+                blockSize = Number(reader, "data_block_size");
+                blocks = Number(reader, "nr_data_blocks");
+            }
+            else if (reader.Name == "device")
+            {
+                devices.Add(new MetadataDevice(
+                    (uint)Number(reader, "dev_id"),
+                    Number(reader, "mapped_blocks"),
+                    Number(reader, "transaction"),
+                    (uint)Number(reader, "creation_time"),
+                    (uint)Number(reader, "snap_time")));
+            }
+        }
+        if (!sawSuperblock)
+        {
+            throw new FormatException("thin_dump's output has no superblock.");
+        }
+        return new PoolMetadata(transaction, blockSize, blocks, devices);
+    }
+
+    private static ulong Number(XmlReader reader, string attribute) =>
+        reader.GetAttribute(attribute) is { } text ? ulong.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) : 0;
+}

@@ -1,0 +1,42 @@
+namespace DmPowerShell.Health;
+
+/// <summary>What Test-ThinPool can find wrong with a pool.</summary>
+public enum ProblemKind
+{
+    /// <summary>A thin id in the pool's metadata that no record names (data nobody can reach by name).</summary>
+    UnrecordedThinId,
+    /// <summary>A record whose thin id the pool does not hold (a name with no data behind it).</summary>
+    MissingThinId,
+    /// <summary>An active dm device of this pool that no record names.</summary>
+    UnrecordedDevice,
+    /// <summary>A record says active and its device is not, or the other way round.</summary>
+    StaleActiveState,
+    /// <summary>A journal left by an interrupted command.</summary>
+    UnfinishedTransaction,
+    NeedsCheck,
+    ReadOnly,
+    OutOfDataSpace,
+    Failed,
+    LowDataSpace,
+    LowMetadataSpace,
+    /// <summary>thin_check finds the metadata damaged (checked while the pool is inactive).</summary>
+    MetadataDamaged,
+    /// <summary>The pool device is not active: its metadata was read from the device at rest.</summary>
+    Inactive,
+}
+
+/// <summary>One disagreement between the registry, the live devices and the pool's metadata.</summary>
+public sealed record PoolProblem
+{
+    public required string Pool { get; init; }
+    public required ProblemKind Kind { get; init; }
+    public uint? ThinId { get; init; }
+    /// <summary>The volume or device the problem is about, when there is one.</summary>
+    public string? Name { get; init; }
+    public required string Description { get; init; }
+    /// <summary>What Repair-ThinPool does about it; null when it only reports.</summary>
+    public string? Repair { get; init; }
+    public bool Repairable => Repair is not null;
+
+    public override string ToString() => $"{Pool}: {Kind}: {Description}";
+}
