@@ -1,0 +1,132 @@
+# Test-ThinPool and Repair-ThinPool against the real kernel (guest lane only): disagreements made
+# by hand with dmsetup or by deleting records, found, then repaired; thin_check after each test.
+BeforeAll {
+    Import-Module $env:DMPS_MODULE_MANIFEST -Force
+    Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
+    Assert-KernelLane
+
+    function Get-DeviceHash([string] $Device, [int] $Bytes = 4MB) {
+        $stream = [IO.File]::Open($Device, 'Open', 'Read', 'ReadWrite')
+        try {
+            $buffer = [byte[]]::new($Bytes); $stream.ReadExactly($buffer, 0, $Bytes)
+            [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($buffer))
+        }
+        finally { $stream.Dispose() }
+    }
+    function Write-Pattern([string] $Device, [int] $Seed, [int] $Bytes = 4MB) {
+        $data = [byte[]]::new($Bytes); [Random]::new($Seed).NextBytes($data)
+        $stream = [IO.File]::Open($Device, 'Open', 'ReadWrite', 'ReadWrite')
+        try { $stream.Write($data, 0, $data.Length); $stream.Flush($true) } finally { $stream.Dispose() }
+    }
+}
+
+Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
+    BeforeEach {
+        $root = New-TestStateRoot
+        $pool = New-ThinPool -Name web -DataSize 1GB -MetadataSize 16MB -StateRoot $root
+        $base = $pool | New-ThinVolume -Name base -Size 64MB
+        Write-Pattern $base.DevicePath 1
+        $layer1 = $base | New-ThinSnapshot -Name layer1
+        $idle = $pool | New-ThinVolume -Name idle -Size 64MB -Inactive
+        $hashes = @{ base = Get-DeviceHash $base.DevicePath; layer1 = Get-DeviceHash $layer1.DevicePath }
+    }
+    AfterEach { Assert-CleanMetadata -StateRoot $root }
+
+    It 'finds nothing wrong with a healthy pool, and releases its metadata snapshot' {
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+        Test-ThinPool web -StateRoot $root -Quiet | Should -BeTrue
+        (Get-DmStatus web) -split ' ' | Select-Object -Index 6 | Should -Be '-'   # no held metadata root
+        Disable-ThinPool web -DeactivateVolumes -StateRoot $root
+        @(Test-ThinPool web -StateRoot $root).Kind | Should -Be @('Inactive')
+        Test-ThinPool web -StateRoot $root -Quiet | Should -BeTrue
+    }
+
+    It 'adopts thin ids with no record, drops records with no thin id, and never deletes what it did not create' {
+        # A thin id made by hand (not the module's), a record lost, a thin id deleted by hand.
+        Invoke-Tool dmsetup @('message', 'web', '0', 'create_thin', '500') | Out-Null
+        Remove-Item (Join-Path $root "pools/web/volumes/$($layer1.ThinId).json"), (Join-Path $root 'pools/web/names/layer1')
+        Invoke-Tool dmsetup @('message', 'web', '0', 'delete', "$($idle.ThinId)") | Out-Null
+        $problems = Test-ThinPool web -StateRoot $root
+        ($problems | Where-Object Kind -eq 'UnrecordedThinId').ThinId | Sort-Object | Should -Be @($layer1.ThinId, 500)
+        ($problems | Where-Object Kind -eq 'UnrecordedThinId' | Where-Object ThinId -eq $layer1.ThinId).Name | Should -Be 'layer1'
+        ($problems | Where-Object Kind -eq 'MissingThinId').Name | Should -Be 'idle'
+
+        $before = Get-ChildItem -Recurse $root | ForEach-Object FullName
+        $plan = Repair-ThinPool web -StateRoot $root -WhatIf
+        $plan.Done | Should -Not -Contain $true
+        Get-ChildItem -Recurse $root | ForEach-Object FullName | Should -Be $before
+
+        $warnings = $null
+        $repairs = Repair-ThinPool web -StateRoot $root -DeleteUnrecorded -Force -WarningVariable warnings
+        $repairs.Done | Should -Not -Contain $false
+        $warnings | Should -Match 'was not handed out by this module|is active'
+        $volumes = Get-ThinVolume -Pool web -StateRoot $root
+        $volumes.Name | Sort-Object | Should -Be @('base', 'layer1', 'recovered-500')
+        ($volumes | Where-Object Name -eq 'layer1').Size | Should -Be 64MB
+        Get-DeviceHash (Get-ThinVolume -Pool web -Name layer1 -StateRoot $root).DevicePath | Should -Be $hashes.layer1
+        Get-DeviceHash $base.DevicePath | Should -Be $hashes.base
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+        # New ids never collide with the adopted one.
+        (New-ThinVolume -Pool web -Name after -Size 8MB -StateRoot $root).ThinId | Should -BeGreaterThan 500
+    }
+
+    It 'deletes an unrecorded thin id it handed out, only with -DeleteUnrecorded' {
+        Disable-ThinVolume web layer1 -StateRoot $root
+        Remove-Item (Join-Path $root "pools/web/volumes/$($layer1.ThinId).json"), (Join-Path $root 'pools/web/names/layer1')
+        $repairs = Repair-ThinPool web -StateRoot $root -DeleteUnrecorded -Force
+        $repairs.Action | Should -Match "delete thin id $($layer1.ThinId)"
+        @(Get-ThinVolume -Pool web -StateRoot $root).Name | Sort-Object | Should -Be @('base', 'idle')
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+        Get-DeviceHash $base.DevicePath | Should -Be $hashes.base
+    }
+
+    It 'rebuilds a lost registry entirely from the running pool, data intact' {
+        Remove-Item -Recurse (Join-Path $root 'pools/web/pool.json'), (Join-Path $root 'pools/web/volumes'), (Join-Path $root 'pools/web/names')
+        { Get-ThinPool web -StateRoot $root -ErrorAction Stop } | Should -Throw
+        Repair-ThinPool web -StateRoot $root | Out-Null
+        $rebuilt = Get-ThinPool web -StateRoot $root
+        $rebuilt.Id | Should -Be $pool.Id
+        $rebuilt.DataSize | Should -Be 1GB
+        $rebuilt.BlockSize | Should -Be $pool.BlockSize
+        $rebuilt.DataPath | Should -Be $pool.DataPath
+        $volumes = Get-ThinVolume -Pool web -StateRoot $root
+        ($volumes | Where-Object Active).Name | Sort-Object | Should -Be @('base', 'layer1')
+        ($volumes | Where-Object Name -eq 'base').ThinId | Should -Be $base.ThinId
+        ($volumes | Where-Object { -not $_.Active }).Name | Should -Be "recovered-$($idle.ThinId)"
+        Get-DeviceHash $base.DevicePath | Should -Be $hashes.base
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+    }
+
+    It 'repairs damaged metadata into a spare, keeping the original, and brings the pool back' {
+        Disable-ThinPool web -DeactivateVolumes -StateRoot $root
+        $metadata = $pool.MetadataPath
+        $original = [IO.File]::ReadAllBytes($metadata)
+        # Damage one metadata block after another until thin_check notices.
+        $damaged = $false
+        foreach ($block in 1..64) {
+            $bytes = $original.Clone()
+            $noise = [byte[]]::new(4096); [Random]::new($block).NextBytes($noise)
+            [Array]::Copy($noise, 0, $bytes, $block * 4096, 4096)
+            [IO.File]::WriteAllBytes($metadata, $bytes)
+            if (Test-ThinMetadata $metadata) { $damaged = $true; break }
+        }
+        $damaged | Should -BeTrue
+        (Test-ThinPool web -StateRoot $root).Kind | Should -Contain 'MetadataDamaged'
+        $repairs = Repair-ThinPool web -StateRoot $root -WarningVariable warnings
+        ($repairs | Where-Object Kind -eq 'MetadataDamaged').Done | Should -BeTrue
+        $warnings | Should -Match 'kept as'
+        $kept = @(Get-ChildItem (Split-Path $metadata) -Filter 'metadata.damaged-*')
+        $kept.Count | Should -Be 1
+        Test-ThinMetadata $metadata | Should -BeNullOrEmpty
+        (Get-ThinPool web -StateRoot $root).Active | Should -BeTrue
+        (Get-PoolStatus web -StateRoot $root).Health | Should -Be 'Ok'
+        (New-ThinVolume -Pool web -Name fresh -Size 8MB -StateRoot $root).Active | Should -BeTrue
+        Remove-Item $kept.FullName
+    }
+
+    It 'leaves a pool it does not own to its owner' {
+        $caught = $null
+        try { Repair-ThinPool nosuch -StateRoot $root -ErrorAction Stop } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -BeLike 'PoolNotFound,*'
+    }
+}
