@@ -328,7 +328,7 @@ public sealed class VolumeService
         var duplicate = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw PoolRules.Invalid(ErrorIds.NameTaken, $"The name '{duplicate.Key}' is given twice.", duplicate.Key);
+            throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists, $"The name '{duplicate.Key}' is given twice; give each snapshot its own name.", duplicate.Key);
         }
         var store = new VolumeStore(pools.Registry, pool);
         var originRecord = store.Find(origin) ?? throw VolumeNotFound(pool, origin);
