@@ -13,6 +13,9 @@
       GuestTest    the kernel suites (tests/Kernel, tests/Pester/Kernel) inside the QEMU guest
       Test         Build, Package, UnitTest, PesterUnit, GuestTest, then Summary
       Summary      one line `N passed, N failed, N skipped` over every result file
+      Reliability  the whole reliability matrix in the guest (every kill point, the bad-input
+                   catalog, full pools, 4 x 25 load, repairs) and its table (out/results/reliability.csv);
+                   GuestTest runs all of it but a smaller load (4 x 5)
       Demo         a real pool, thin volume and status: on the host if it has device-mapper,
                    else in the guest
       Clean        remove out/ (the guest's kernel cache included)
@@ -37,7 +40,7 @@ $env:POWERSHELL_UPDATECHECK = 'Off'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Demo', 'Clean'
+$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Reliability', 'Demo', 'Clean'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
@@ -178,30 +181,80 @@ function Invoke-Guest {
     $code
 }
 
-function Invoke-GuestTest {
-    $null = New-Item -ItemType Directory -Force $Results 
+function Invoke-GuestSuites {
+    # One guest boot: the xunit kernel tests (all, a filter, or none) and Pester kernel test paths.
+    param([string] $JobName, [string] $Prefix, [AllowNull()] [string] $XunitFilter, [string[]] $PesterPath, [hashtable] $Environment = @{})
+    $null = New-Item -ItemType Directory -Force $Results
     $kernelDll = Join-Path $Bin "DmPowerShell.Tests.Kernel/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Kernel.dll"
-    $pesterPath = if ($KernelTestPath) { ($KernelTestPath | ForEach-Object { $_ -split "," } | ForEach-Object { (Resolve-Path $_).Path }) -join ',' } else { "$Root/tests/Pester/Kernel" }
-    $xunit = if ($KernelTestPath) { 'echo "guest: xunit kernel tests left out (-KernelTestPath)"' } else { @"
+    $exports = ($Environment.GetEnumerator() | ForEach-Object { "export $($_.Key)='$($_.Value)'" }) -join "`n"
+    $xunit = if ($null -eq $XunitFilter) { 'echo "guest: xunit kernel tests left out"' } else {
+        $filter = if ($XunitFilter) { "--filter '$XunitFilter'" } else { '' }
+        @"
 echo "guest: xunit kernel tests"
-dotnet test '$kernelDll' --logger 'trx;LogFileName=kernel-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
+dotnet test '$kernelDll' $filter --logger 'trx;LogFileName=$Prefix-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
 "@ }
     $body = @"
 status=0
 mkdir -p "`$JOB/results"
+$exports
 $xunit
 echo "guest: Pester kernel tests"
 dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
-  -ModuleManifest "`$MODULE" -Path '$pesterPath' -Tag Kernel -OutputFile "`$JOB/results/kernel-pester.xml" 2>&1 || status=1
+  -ModuleManifest "`$MODULE" -Path '$($PesterPath -join ',')' -Tag Kernel -OutputFile "`$JOB/results/$Prefix-pester.xml" 2>&1 || status=1
 exit `$status
 "@
-    $job = New-GuestJob -Name 'kernel-tests' -Body $body
+    $job = New-GuestJob -Name $JobName -Body $body
     $code = Invoke-Guest $job
-    Get-ChildItem (Join-Path $Results 'kernel-*') -ErrorAction SilentlyContinue | Remove-Item -Force
+    Get-ChildItem (Join-Path $Results "$Prefix-*") -ErrorAction SilentlyContinue | Remove-Item -Force
     Get-ChildItem (Join-Path $job 'results') -ErrorAction SilentlyContinue | Copy-Item -Destination $Results
-    Copy-Item (Join-Path $job 'console.log') (Join-Path $Results 'guest-console.log') -ErrorAction SilentlyContinue
+    Copy-Item (Join-Path $job 'console.log') (Join-Path $Results "$Prefix-console.log") -ErrorAction SilentlyContinue
+    $code
+}
+
+function Invoke-GuestTest {
+    # Everything kernel-side; the long matrices run a representative part (the Reliability task runs them whole).
+    $paths = if ($KernelTestPath) { $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path } } else { @("$Root/tests/Pester/Kernel") }
+    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $(if ($KernelTestPath) { $null } else { '' }) -PesterPath $paths `
+        -Environment @{ DMPS_LOAD_PER_PROCESS = '5' }
+    Copy-Item (Join-Path $Results 'kernel-console.log') (Join-Path $Results 'guest-console.log') -ErrorAction SilentlyContinue
     # A guest that never reported is a failure of its own, counted in the summary.
     Set-Content (Join-Path $Results 'guest-exit-code') $code
+}
+
+function Invoke-Reliability {
+    # The whole reliability matrix in the guest, then its table (printed, and written as CSV).
+    $code = Invoke-GuestSuites -JobName 'reliability' -Prefix 'reliability' -XunitFilter 'FullyQualifiedName~CrashConsistency' `
+        -PesterPath @("$Root/tests/Pester/Kernel/BadInput.Tests.ps1", "$Root/tests/Pester/Kernel/Reliability.Tests.ps1", "$Root/tests/Pester/Kernel/Health.Tests.ps1") `
+        -Environment @{ DMPS_LOAD_PER_PROCESS = '25' }
+    $rows = [System.Collections.Generic.List[object]]::new()
+    $trx = Join-Path $Results 'reliability-xunit.trx'
+    if (Test-Path $trx) {
+        $counts = Get-TestCounts $trx
+        $rows.Add([pscustomobject]@{ Area = 'Kills injected / recovered (volume create, snapshot, remove: every step)'; Tried = $counts.Passed + $counts.Failed; Passed = $counts.Passed })
+    }
+    $junit = Join-Path $Results 'reliability-pester.xml'
+    if (Test-Path $junit) {
+        $xml = [xml](Get-Content -Raw $junit)
+        $areas = [ordered]@{
+            'BadInput.Tests.ps1'    = @('Bad inputs tried / typed with nothing changed', $null)
+            'Full pools'            = @('Full-pool cases passed', 'Reliability.Tests.ps1')
+            'Load'                  = @('Concurrent load cases (4 x 25 snapshots, 4 x 25 removals; passed = none lost or leaked)', 'Reliability.Tests.ps1')
+            'Health.Tests.ps1'      = @('Test-/Repair-ThinPool cases passed', $null)
+        }
+        foreach ($key in $areas.Keys) {
+            $cases = foreach ($suite in $xml.SelectNodes('//testsuite')) {
+                $file = $areas[$key][1]
+                if ($file) { if ($suite.name -like "*$file") { $suite.SelectNodes('testcase') | Where-Object { $_.name -like "$key.*" } } }
+                elseif ($suite.name -like "*$key") { $suite.SelectNodes('testcase') }
+            }
+            $cases = @($cases)
+            $failed = @($cases | Where-Object { $_.SelectSingleNode('failure|error') }).Count
+            $rows.Add([pscustomobject]@{ Area = $areas[$key][0]; Tried = $cases.Count; Passed = $cases.Count - $failed })
+        }
+    }
+    $rows | Format-Table -AutoSize | Out-Host
+    $rows | Export-Csv -NoTypeInformation (Join-Path $Results 'reliability.csv')
+    if ($code -ne 0 -or ($rows | Where-Object { $_.Passed -ne $_.Tried -or $_.Tried -eq 0 }) -or $rows.Count -lt 5) { throw "The reliability matrix failed (guest exit $code); see $Results/reliability-console.log" }
 }
 
 function Get-TestCounts {
@@ -280,6 +333,7 @@ foreach ($step in $Task) {
             Invoke-Build; Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit; Invoke-GuestTest; Invoke-Summary
         }
         'Summary' { Invoke-Summary }
+        'Reliability' { Invoke-Reliability }
         'Demo' { Invoke-Build; Invoke-Demo }
         'Clean' { if (Test-Path $Out) { Remove-Item -Recurse -Force $Out } }
     }
