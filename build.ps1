@@ -223,14 +223,14 @@ function Invoke-GuestTest {
 
 function Invoke-Reliability {
     # The whole reliability matrix in the guest, then its table (printed, and written as CSV).
-    $code = Invoke-GuestSuites -JobName 'reliability' -Prefix 'reliability' -XunitFilter 'FullyQualifiedName~CrashConsistency' `
+    $code = Invoke-GuestSuites -JobName 'reliability' -Prefix 'reliability' -XunitFilter 'FullyQualifiedName~CrashConsistency|FullyQualifiedName~PoolCrash' `
         -PesterPath @("$Root/tests/Pester/Kernel/BadInput.Tests.ps1", "$Root/tests/Pester/Kernel/Reliability.Tests.ps1", "$Root/tests/Pester/Kernel/Health.Tests.ps1") `
-        -Environment @{ DMPS_LOAD_PER_PROCESS = '25' }
+        -Environment @{ DMPS_LOAD_PER_PROCESS = '25'; DMPS_RANDOM_KILLS = '40' }
     $rows = [System.Collections.Generic.List[object]]::new()
     $trx = Join-Path $Results 'reliability-xunit.trx'
     if (Test-Path $trx) {
         $counts = Get-TestCounts $trx
-        $rows.Add([pscustomobject]@{ Area = 'Kills injected / recovered (volume create, snapshot, remove: every step)'; Tried = $counts.Passed + $counts.Failed; Passed = $counts.Passed })
+        $rows.Add([pscustomobject]@{ Area = 'Kill cases / recovered (every step of pool create, enable, disable, resize, remove and volume create, snapshot, resize, remove; plus 40 random kills)'; Tried = $counts.Passed + $counts.Failed; Passed = $counts.Passed })
     }
     $junit = Join-Path $Results 'reliability-pester.xml'
     if (Test-Path $junit) {

@@ -4,13 +4,17 @@ using DmPowerShell.Registry;
 using DmPowerShell.Volumes;
 
 // Usage: driver <state root> create <pool> <name> <bytes> | snapshot <pool> <origin> <name>... | remove <pool> <name>
+//        | resize <pool> <name> <bytes> | pool-create <pool> <data bytes> <metadata bytes> | pool-enable <pool>
+//        | pool-disable <pool> | pool-resize <pool> <data bytes> <metadata bytes> | pool-remove <pool>
 // Exit 0 on success, 1 with the error on stderr. DMPS_FAULT_STEP makes it kill itself mid-way.
-if (args.Length < 4)
+if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: driver <state root> create|snapshot|remove <pool> <name> [...]");
     return 2;
 }
-var volumes = new VolumeService(new PoolService(new PoolRegistry(args[0])));
+var pools = new PoolService(new PoolRegistry(args[0]));
+var volumes = new VolumeService(pools);
+long Bytes(int i) => long.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture);
 var host = new SilentHost();
 try
 {
@@ -24,6 +28,24 @@ try
             break;
         case "remove":
             volumes.Remove(args[2], args[3], host);
+            break;
+        case "resize":
+            volumes.Resize(args[2], args[3], Bytes(4), growFileSystem: false, host);
+            break;
+        case "pool-create":
+            pools.Create(new PoolSpec { Name = args[2], DataSize = Bytes(3), MetadataSize = Bytes(4) }, host);
+            break;
+        case "pool-enable":
+            pools.Enable(args[2], host);
+            break;
+        case "pool-disable":
+            pools.Disable(args[2], deactivateVolumes: true, host);
+            break;
+        case "pool-resize":
+            pools.Resize(args[2], Bytes(3), Bytes(4), host);
+            break;
+        case "pool-remove":
+            pools.Remove(args[2], deactivateVolumes: true, deleteBackingFiles: false, host);
             break;
         default:
             Console.Error.WriteLine($"unknown operation {args[1]}");

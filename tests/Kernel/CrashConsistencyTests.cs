@@ -89,7 +89,7 @@ public sealed partial class CrashConsistencyTests
         }
     }
 
-    private static (int ExitCode, string Output) RunDriver(string root, string fault, string[] arguments)
+    internal static (int ExitCode, string Output) RunDriver(string root, string fault, string[] arguments)
     {
         // tests/Kernel's output sits beside the driver's: bin/<project>/<configuration>/.
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Name;
@@ -105,6 +105,25 @@ public sealed partial class CrashConsistencyTests
         process.WaitForExit();
         // .NET reports a child killed by a signal as 128 + signal.
         return (process.ExitCode, stdout.Result + stderr);
+    }
+
+    /// <summary>Runs the driver and SIGKILLs it after <paramref name="delay"/>, unless it finished first.</summary>
+    internal static void RunDriverKilledAfter(string root, TimeSpan delay, string[] arguments)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Name;
+        var driver = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "DmPowerShell.Tests.Driver", configuration, "DmPowerShell.Tests.Driver.dll"));
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(driver);
+        start.ArgumentList.Add(root);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(delay))
+        {
+            process.Kill();
+            process.WaitForExit();
+        }
     }
 
     /// <summary>The thin ids in the pool's own metadata, read from a metadata snapshot of the live pool.</summary>

@@ -130,7 +130,9 @@ public sealed class PoolService
             WarnWhenSparseExceedsFileSystem(record, host);
         }
         using var poolLock = Registry.LockPool(spec.Name);
+        FaultInjection.Begin("pool-create");
         Registry.SavePool(record);
+        FaultInjection.Step("record-written");
         var created = new List<string>();
         var deviceCreated = false;
         try
@@ -142,6 +144,7 @@ public sealed class PoolService
                 created.Add(record.DataPath);
                 CreateSparseFile(record.MetadataPath, record.MetadataSize, host);
                 created.Add(record.MetadataPath);
+                FaultInjection.Step("files-created");
             }
             else
             {
@@ -150,7 +153,9 @@ public sealed class PoolService
             host.Progress($"Creating thin pool '{record.Name}'", "loading the thin-pool table", 60);
             ActivateDevice(record, host);
             deviceCreated = true;
+            FaultInjection.Step("device-created");
             Registry.SavePool(record with { State = RecordState.Ready });
+            FaultInjection.Step("record-ready");
             host.Progress($"Creating thin pool '{record.Name}'", "done", 100, completed: true);
             return Get(record.Name);
         }
@@ -331,6 +336,7 @@ public sealed class PoolService
         {
             return null;
         }
+        FaultInjection.Begin("pool-enable");
         using (Registry.LockPool(name))
         {
             if (!IsActive(record))
@@ -341,6 +347,7 @@ public sealed class PoolService
                         $"A different device-mapper device named '{record.DeviceName}' (uuid '{other.Uuid}') is active; remove it before enabling pool '{name}'.", name);
                 }
                 ActivateDevice(record, host);
+                FaultInjection.Step("device-created");
             }
         }
         // The volume service takes the pool's lock itself (and finishes any interrupted change first).
@@ -392,6 +399,8 @@ public sealed class PoolService
             return false;
         }
         using var poolLock = Registry.LockPool(name);
+        FaultInjection.Begin("pool-disable");
+        ResumeIfLeftSuspended(record, host);
         Deactivate(record, deactivateVolumes, host);
         return true;
     }
@@ -414,11 +423,13 @@ public sealed class PoolService
             host.Verbose($"remove device /dev/mapper/{user}");
             RemoveDevice(user);
         }
+        FaultInjection.Step("volumes-removed");
         if (dm.GetInfo(record.DeviceName) is not null)
         {
             var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
             host.Verbose($"remove device {record.DevicePath}");
             RemoveDevice(record.DeviceName);
+            FaultInjection.Step("device-removed");
             if (record.Backing == PoolBacking.Loop)
             {
                 foreach (var device in new[] { table.DataDevice, table.MetadataDevice })
@@ -510,6 +521,7 @@ public sealed class PoolService
             }
             using var data = AttachOrReuse(record.DataPath, host);
             using var metadata = AttachOrReuse(record.MetadataPath, host);
+            FaultInjection.Step("loops-attached");
             var dataSectors = (ulong)new FileInfo(record.DataPath).Length / DmTarget.SectorSize;
             LoadNew(record, metadata.Device.Device.ToString(), data.Device.Device.ToString(), dataSectors, host);
         }
@@ -588,10 +600,19 @@ public sealed class PoolService
         {
             PoolRules.CheckMetadataSize(meta);
         }
-        if (data == liveData && meta == currentMeta)
+        // The kernel's view of the metadata: a resize killed after growing the file left it behind.
+        var status = ThinPoolStatus.Parse(dm.GetStatus(record.DeviceName, noFlush: true).Single().Parameters);
+        var liveMetaBlocks = status.TotalMetadataBlocks;
+        var wantedMetaBlocks = (ulong)Math.Min(meta, PoolSpec.MaxMetadataSize) / PoolSpec.MetadataBlockSize;
+        if (data == liveData && meta == currentMeta && liveMetaBlocks >= wantedMetaBlocks)
         {
             host.Verbose($"pool '{name}' already has that size");
-            return Describe(record);
+            if (record.DataSize != data || record.MetadataSize != meta)
+            {
+                using var recordLock = Registry.LockPool(name);
+                Registry.SavePool(record with { DataSize = data, MetadataSize = meta });
+            }
+            return Get(name);
         }
         var newTarget = table.ToTarget((ulong)data / DmTarget.SectorSize);
         var plan = new StringBuilder();
@@ -605,17 +626,23 @@ public sealed class PoolService
         }
 
         using var poolLock = Registry.LockPool(name);
+        FaultInjection.Begin("pool-resize");
+        ResumeIfLeftSuspended(record, host);
         host.Progress($"Resizing thin pool '{name}'", "growing the backing storage", 20);
         if (record.Backing == PoolBacking.Loop)
         {
             Grow(record.DataPath, dataPath, currentData, data, host);
+            FaultInjection.Step("data-grown");
             Grow(record.MetadataPath, metadataPath, currentMeta, meta, host);
+            FaultInjection.Step("metadata-grown");
         }
         host.Progress($"Resizing thin pool '{name}'", "reloading the table", 60);
         host.Verbose($"load table: {newTarget}");
         dm.Load(record.DeviceName, new[] { newTarget });
+        FaultInjection.Step("table-loaded");
         host.Verbose($"suspend {record.DevicePath}");
         dm.Suspend(record.DeviceName);
+        FaultInjection.Step("suspended");
         try
         {
             host.Verbose($"resume {record.DevicePath}");
@@ -627,25 +654,38 @@ public sealed class PoolService
             try { dm.Resume(record.DeviceName); } catch (DeviceMapperException) { }
             throw;
         }
+        FaultInjection.Step("resumed");
         Registry.SavePool(record with { DataSize = data, MetadataSize = meta });
+        FaultInjection.Step("record-written");
         host.Progress($"Resizing thin pool '{name}'", "done", 100, completed: true);
         return Get(name);
     }
 
     private static void Grow(string file, string loop, long current, long wanted, IOperationHost host)
     {
-        if (wanted <= current)
+        if (wanted > current)
         {
-            return;
-        }
-        host.Verbose($"grow {file} from {ByteSize.Format(current)} to {ByteSize.Format(wanted)}");
-        using (var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite))
-        {
+            host.Verbose($"grow {file} from {ByteSize.Format(current)} to {ByteSize.Format(wanted)}");
+            using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.ReadWrite);
             RandomAccess.SetLength(handle, wanted);
             RandomAccess.FlushToDisk(handle);
         }
-        host.Verbose($"LOOP_SET_CAPACITY {loop}");
-        LoopDevices.RefreshCapacity(loop);
+        // Also when the file grew earlier but the loop never learnt it (a resize killed in between).
+        if ((long)BlockDevices.GetSize(loop) < Math.Max(wanted, current))
+        {
+            host.Verbose($"LOOP_SET_CAPACITY {loop}");
+            LoopDevices.RefreshCapacity(loop);
+        }
+    }
+
+    /// <summary>Only a command holding the pool's lock suspends the pool: a suspended pool under our lock was left by a killed one.</summary>
+    private void ResumeIfLeftSuspended(PoolRecord record, IOperationHost host)
+    {
+        if (dm.GetInfo(record.DeviceName) is { Suspended: true })
+        {
+            host.Warning($"Resuming {record.DevicePath}, left suspended by an interrupted command.");
+            dm.Resume(record.DeviceName);
+        }
     }
 
     // ---------------------------------------------------------------- remove
@@ -677,7 +717,10 @@ public sealed class PoolService
         using var registryLock = Registry.LockRegistry();
         using (var poolLock = Registry.LockPool(name))
         {
+            FaultInjection.Begin("pool-remove");
+            ResumeIfLeftSuspended(record, host);
             Deactivate(record, deactivateVolumes, host);
+            FaultInjection.Step("deactivated");
             if (deleteBackingFiles && record.Backing == PoolBacking.Loop)
             {
                 foreach (var file in new[] { record.DataPath, record.MetadataPath })
@@ -685,9 +728,11 @@ public sealed class PoolService
                     host.Verbose($"delete {file}");
                     DurableFile.Delete(file);
                 }
+                FaultInjection.Step("files-deleted");
             }
             host.Verbose($"delete the record of pool '{name}'");
             Registry.DeletePool(name);
+            FaultInjection.Step("record-deleted");
             if (deleteBackingFiles)
             {
                 // With the data gone, its volumes' records go too; otherwise they stay for re-adoption.

@@ -27,24 +27,6 @@ public sealed class VolumeService
         dm = client ?? DeviceMapperClient.Shared;
     }
 
-    /// <summary>
-    /// Fault injection for the crash tests: with DMPS_FAULT_STEP=&lt;operation&gt;:&lt;step&gt; in the
-    /// environment (say snapshot:thin-created), the process kills itself with SIGKILL at that
-    /// step boundary, exactly as an outside kill would land there.
-    /// </summary>
-    private static readonly string? FaultStep = Environment.GetEnvironmentVariable("DMPS_FAULT_STEP");
-
-    [ThreadStatic]
-    private static string? currentOperation;
-
-    private static void Step(string name)
-    {
-        if (FaultStep is not null && FaultStep == $"{currentOperation}:{name}")
-        {
-            Tmds.Linux.LibC.kill(Tmds.Linux.LibC.getpid(), 9);
-        }
-    }
-
     // ---------------------------------------------------------------- sessions
 
     /// <summary>An active pool under its lock, with its journal recovered.</summary>
@@ -78,6 +60,12 @@ public sealed class VolumeService
             {
                 throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
                     $"Pool '{pool}' is not active; Enable-ThinPool '{pool}' first.", pool);
+            }
+            if (info.Suspended)
+            {
+                // Only a command holding this lock suspends the pool: this one was left by a killed resize.
+                host.Warning($"Resuming {record.DevicePath}, left suspended by an interrupted command.");
+                dm.Resume(record.DeviceName);
             }
             var session = new Session(record, new VolumeStore(pools.Registry, pool), poolLock, info.Device);
             Recover(session, host);
@@ -304,7 +292,7 @@ public sealed class VolumeService
         }
 
         using var session = Open(pool, host);
-        currentOperation = "create";
+        FaultInjection.Begin("create");
         CheckNameFree(session, name);
         var status = Status(session);
         CheckPoolCanGrow(session, status);
@@ -350,7 +338,7 @@ public sealed class VolumeService
         }
 
         using var session = Open(pool, host);
-        currentOperation = "snapshot";
+        FaultInjection.Begin("snapshot");
         originRecord = session.Store.Find(origin) ?? throw VolumeNotFound(pool, origin);
         foreach (var name in names) CheckNameFree(session, name);
         var status = Status(session);
@@ -387,12 +375,12 @@ public sealed class VolumeService
             ProcessId = Environment.ProcessId,
         };
         session.Store.WriteJournal(journal);
-        Step("journal-written");
+        FaultInjection.Step("journal-written");
         if (suspend is not null)
         {
             host.Verbose($"suspend /dev/mapper/{suspend}");
             dm.Suspend(suspend);
-            Step("origin-suspended");
+            FaultInjection.Step("origin-suspended");
         }
         try
         {
@@ -421,10 +409,10 @@ public sealed class VolumeService
                         session.Store.WriteJournal(journal);
                     }
                 }
-                Step("thin-created");
+                FaultInjection.Step("thin-created");
             }
             SetTransaction(session, transaction, host);
-            Step("transaction-set");
+            FaultInjection.Step("transaction-set");
         }
         catch
         {
@@ -435,14 +423,14 @@ public sealed class VolumeService
         {
             host.Verbose($"resume /dev/mapper/{suspend}");
             dm.Resume(suspend);
-            Step("origin-resumed");
+            FaultInjection.Step("origin-resumed");
         }
         Commit(session, host);
         foreach (var record in assigned)
         {
             session.Store.Save(record);
         }
-        Step("records-written");
+        FaultInjection.Step("records-written");
         session.Store.ClearJournal();
         return assigned;
     }
@@ -682,7 +670,14 @@ public sealed class VolumeService
             return null;
         }
         using var session = Open(pool, host);
+        FaultInjection.Begin("resize");
         var record = session.Store.Find(name) ?? throw VolumeNotFound(pool, name);
+        if (dm.GetInfo(deviceName) is { Suspended: true })
+        {
+            // Only a command holding the pool's lock suspends its devices: this one was left by a killed one.
+            host.Warning($"Resuming /dev/mapper/{deviceName}, left suspended by an interrupted command.");
+            dm.Resume(deviceName);
+        }
         if (size < record.Size)
         {
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
@@ -694,8 +689,10 @@ public sealed class VolumeService
             var target = new ThinTable(session.PoolDevice.ToString(), new ThinId(record.ThinId)).ToTarget((ulong)size / DmTarget.SectorSize);
             host.Verbose($"load table: {target}");
             dm.Load(deviceName, new[] { target });
+            FaultInjection.Step("table-loaded");
             host.Verbose($"suspend /dev/mapper/{deviceName}");
             dm.Suspend(deviceName);
+            FaultInjection.Step("suspended");
             try
             {
                 host.Verbose($"resume /dev/mapper/{deviceName}");
@@ -706,9 +703,11 @@ public sealed class VolumeService
                 ResumeAfterFailure(deviceName, host);
                 throw;
             }
+            FaultInjection.Step("resumed");
         }
         record = record with { Size = size };
         session.Store.Save(record);
+        FaultInjection.Step("record-written");
         if (growFileSystem)
         {
             if (!active)
@@ -790,7 +789,7 @@ public sealed class VolumeService
             return false;
         }
         using var session = Open(pool, host);
-        currentOperation = "remove";
+        FaultInjection.Begin("remove");
         var record = session.Store.Find(name) ?? throw VolumeNotFound(pool, name);
         if (session.Store.PendingDeletions().Contains(record.ThinId))
         {
@@ -813,7 +812,7 @@ public sealed class VolumeService
         // Record the deactivation first: a removal interrupted before it commits leaves an inactive volume.
         record = record with { Active = false };
         session.Store.Save(record);
-        Step("device-removed");
+        FaultInjection.Step("device-removed");
         DeleteCommitted(session, record, host);
         return true;
     }
@@ -830,14 +829,14 @@ public sealed class VolumeService
             Started = DateTimeOffset.UtcNow,
             ProcessId = Environment.ProcessId,
         });
-        Step("journal-written");
+        FaultInjection.Step("journal-written");
         SetTransaction(session, transaction, host);
-        Step("transaction-set");
+        FaultInjection.Step("transaction-set");
         DeleteThinId(session, record.ThinId, host);
-        Step("thin-deleted");
+        FaultInjection.Step("thin-deleted");
         Commit(session, host);
         session.Store.Delete(record);
-        Step("records-written");
+        FaultInjection.Step("records-written");
         session.Store.ClearJournal();
     }
 }
