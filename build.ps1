@@ -182,12 +182,12 @@ function Invoke-Guest {
 }
 
 function Invoke-GuestSuites {
-    # One guest boot: the xunit kernel tests (all, a filter, or none) and Pester kernel test paths.
-    param([string] $JobName, [string] $Prefix, [AllowNull()] [string] $XunitFilter, [string[]] $PesterPath, [hashtable] $Environment = @{})
+    # One guest boot: the xunit kernel tests (all: '', a filter, or none: '-') and Pester kernel test paths.
+    param([string] $JobName, [string] $Prefix, [string] $XunitFilter, [string[]] $PesterPath, [hashtable] $Environment = @{})
     $null = New-Item -ItemType Directory -Force $Results
     $kernelDll = Join-Path $Bin "DmPowerShell.Tests.Kernel/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Kernel.dll"
     $exports = ($Environment.GetEnumerator() | ForEach-Object { "export $($_.Key)='$($_.Value)'" }) -join "`n"
-    $xunit = if ($null -eq $XunitFilter) { 'echo "guest: xunit kernel tests left out"' } else {
+    $xunit = if ($XunitFilter -eq '-') { 'echo "guest: xunit kernel tests left out"' } else {
         $filter = if ($XunitFilter) { "--filter '$XunitFilter'" } else { '' }
         @"
 echo "guest: xunit kernel tests"
@@ -214,7 +214,7 @@ exit `$status
 function Invoke-GuestTest {
     # Everything kernel-side; the long matrices run a representative part (the Reliability task runs them whole).
     $paths = if ($KernelTestPath) { $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path } } else { @("$Root/tests/Pester/Kernel") }
-    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $(if ($KernelTestPath) { $null } else { '' }) -PesterPath $paths `
+    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $(if ($KernelTestPath) { '-' } else { '' }) -PesterPath $paths `
         -Environment @{ DMPS_LOAD_PER_PROCESS = '5' }
     Copy-Item (Join-Path $Results 'kernel-console.log') (Join-Path $Results 'guest-console.log') -ErrorAction SilentlyContinue
     # A guest that never reported is a failure of its own, counted in the summary.

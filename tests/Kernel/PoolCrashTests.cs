@@ -41,30 +41,30 @@ public sealed class PoolCrashTests
         var pools = new PoolService(registry);
         var volumes = new VolumeService(pools);
         var host = new SilentHost();
-        var crash = pools.Create(new PoolSpec { Name = "crash", DataSize = 256 * MiB, MetadataSize = 8 * MiB }, host)!;
-        var victim = pools.Create(new PoolSpec { Name = "victim", DataSize = 64 * MiB, MetadataSize = 4 * MiB }, host)!;
+        var crash = pools.Create(new PoolSpec { Name = "pcrash", DataSize = 256 * MiB, MetadataSize = 8 * MiB }, host)!;
+        var victim = pools.Create(new PoolSpec { Name = "pvictim", DataSize = 64 * MiB, MetadataSize = 4 * MiB }, host)!;
         try
         {
-            var baseVolume = volumes.Create("crash", "base", 16 * MiB, null, activate: true, host)!;
-            var other = volumes.Create("crash", "other", 16 * MiB, null, activate: true, host)!;
-            volumes.Create("victim", "v", 8 * MiB, null, activate: true, host);
+            var baseVolume = volumes.Create("pcrash", "base", 16 * MiB, null, activate: true, host)!;
+            var other = volumes.Create("pcrash", "other", 16 * MiB, null, activate: true, host)!;
+            volumes.Create("pvictim", "v", 8 * MiB, null, activate: true, host);
             WritePattern(baseVolume.DevicePath, 1);
             WritePattern(other.DevicePath, 2);
             var baseHash = Hash(baseVolume.DevicePath);
             var otherHash = Hash(other.DevicePath);
             if (operation == "pool-enable")
             {
-                pools.Disable("crash", deactivateVolumes: true, host);
+                pools.Disable("pcrash", deactivateVolumes: true, host);
             }
 
             var arguments = operation switch
             {
                 "pool-create" => new[] { "pool-create", "fresh", (128 * MiB).ToString(), (4 * MiB).ToString() },
-                "pool-enable" => new[] { "pool-enable", "crash" },
-                "pool-disable" => new[] { "pool-disable", "crash" },
-                "pool-resize" => new[] { "pool-resize", "crash", (512 * MiB).ToString(), (16 * MiB).ToString() },
-                "pool-remove" => new[] { "pool-remove", "victim" },
-                _ => new[] { "resize", "crash", "base", (32 * MiB).ToString() },
+                "pool-enable" => new[] { "pool-enable", "pcrash" },
+                "pool-disable" => new[] { "pool-disable", "pcrash" },
+                "pool-resize" => new[] { "pool-resize", "pcrash", (512 * MiB).ToString(), (16 * MiB).ToString() },
+                "pool-remove" => new[] { "pool-remove", "pvictim" },
+                _ => new[] { "resize", "pcrash", "base", (32 * MiB).ToString() },
             };
             var (exitCode, output) = CrashConsistencyTests.RunDriver(root, $"{operation}:{step}", arguments);
             Assert.True(exitCode == 137, $"the driver should have been killed at {operation}:{step}, but exited {exitCode}: {output}");
@@ -81,34 +81,34 @@ public sealed class PoolCrashTests
                     Assert.True(volumes.Create("fresh", "works", 8 * MiB, null, activate: true, host)!.Active);
                     break;
                 case "pool-enable":
-                    pools.Enable("crash", host);
+                    pools.Enable("pcrash", host);
                     break;
                 case "pool-disable":
-                    pools.Disable("crash", deactivateVolumes: true, host);
-                    pools.Enable("crash", host);
+                    pools.Disable("pcrash", deactivateVolumes: true, host);
+                    pools.Enable("pcrash", host);
                     break;
                 case "pool-resize":
-                    pools.Resize("crash", 512 * MiB, 16 * MiB, host);
-                    var table = DeviceMapperClient.Shared.GetTable("crash").Single();
+                    pools.Resize("pcrash", 512 * MiB, 16 * MiB, host);
+                    var table = DeviceMapperClient.Shared.GetTable("pcrash").Single();
                     Assert.Equal((ulong)(512 * MiB / 512), table.LengthSectors);
-                    var status = ThinPoolStatus.Parse(DeviceMapperClient.Shared.GetStatus("crash").Single().Parameters);
+                    var status = ThinPoolStatus.Parse(DeviceMapperClient.Shared.GetStatus("pcrash").Single().Parameters);
                     Assert.Equal((ulong)(16 * MiB / 4096), status.TotalMetadataBlocks);
                     Assert.Equal((ulong)(512 * MiB / 65536), status.TotalDataBlocks);
-                    var record = registry.FindPool("crash")!;
+                    var record = registry.FindPool("pcrash")!;
                     Assert.Equal(512 * MiB, record.DataSize);
                     Assert.Equal(16 * MiB, record.MetadataSize);
                     break;
                 case "pool-remove":
-                    if (registry.FindPool("victim") is not null) pools.Remove("victim", deactivateVolumes: true, deleteBackingFiles: false, host);
-                    Assert.Null(registry.FindPool("victim"));
-                    Assert.Null(DeviceMapperClient.Shared.GetInfo("victim"));
-                    Assert.Null(DeviceMapperClient.Shared.GetInfo("victim-v"));
+                    if (registry.FindPool("pvictim") is not null) pools.Remove("pvictim", deactivateVolumes: true, deleteBackingFiles: false, host);
+                    Assert.Null(registry.FindPool("pvictim"));
+                    Assert.Null(DeviceMapperClient.Shared.GetInfo("pvictim"));
+                    Assert.Null(DeviceMapperClient.Shared.GetInfo("pvictim-v"));
                     Assert.True(File.Exists(victim.DataPath) && File.Exists(victim.MetadataPath), "the files are kept");
                     break;
                 default:
-                    volumes.Resize("crash", "base", 32 * MiB, growFileSystem: false, host);
-                    Assert.Equal((ulong)(32 * MiB / 512), DeviceMapperClient.Shared.GetTable("crash-base").Single().LengthSectors);
-                    Assert.Equal(32 * MiB, volumes.Get("crash", "base").Size);
+                    volumes.Resize("pcrash", "base", 32 * MiB, growFileSystem: false, host);
+                    Assert.Equal((ulong)(32 * MiB / 512), DeviceMapperClient.Shared.GetTable("pcrash-base").Single().LengthSectors);
+                    Assert.Equal(32 * MiB, volumes.Get("pcrash", "base").Size);
                     break;
             }
 
@@ -118,7 +118,7 @@ public sealed class PoolCrashTests
                 Assert.DoesNotContain(health.Test(pool.Name), p => p.Kind != ProblemKind.Inactive);
                 Assert.False(DeviceMapperClient.Shared.GetInfo(pool.DeviceName) is { Suspended: true }, $"pool {pool.Name} is left suspended");
             }
-            Assert.False(DeviceMapperClient.Shared.GetInfo("crash-base")!.Suspended);
+            Assert.False(DeviceMapperClient.Shared.GetInfo("pcrash-base")!.Suspended);
             Assert.Equal(baseHash, Hash(baseVolume.DevicePath));
             Assert.Equal(otherHash, Hash(other.DevicePath));
             // Loops on this root's files: two for each active pool, none else.

@@ -73,29 +73,26 @@ Describe 'Load' -Tag Kernel, Load {
     AfterAll { Assert-CleanMetadata -StateRoot $root }
 
     # The Reliability task runs 4 x 25; the everyday guest lane 4 x 5 (DMPS_LOAD_PER_PROCESS).
-    It '<Processes> processes x <PerProcess> snapshots of one active origin, then as many removals: all succeed, distinct ids, nothing leaks' -TestCases @(@{ Processes = 4; PerProcess = $(if ($env:DMPS_LOAD_PER_PROCESS) { [int]$env:DMPS_LOAD_PER_PROCESS } else { 25 }) }) {
+    It '<Processes> processes x <PerProcess> snapshots of one active origin, each then removing its own: all succeed, distinct ids, nothing leaks' -TestCases @(@{ Processes = 4; PerProcess = $(if ($env:DMPS_LOAD_PER_PROCESS) { [int]$env:DMPS_LOAD_PER_PROCESS } else { 25 }) }) {
         $before = Get-LeakState
         $pwsh = Join-Path $PSHOME 'pwsh'
-        function Start-Batch([string] $Verb) {
-            foreach ($p in 1..$Processes) {
-                $body = if ($Verb -eq 'snapshot') { "New-ThinSnapshot -Pool load -Origin origin -Name p$p-`$i -StateRoot '$root' -ErrorAction Stop | Out-Null" }
-                else { "Remove-ThinVolume -Pool load -Name p$p-`$i -Force -StateRoot '$root' -ErrorAction Stop" }
-                $command = "`$ErrorActionPreference = 'Stop'; Import-Module '$env:DMPS_MODULE_MANIFEST'; `$failed = 0; foreach (`$i in 1..$PerProcess) { try { $body } catch { `$failed++; [Console]::Error.WriteLine(`$_) } }; exit `$failed"
-                Start-Process -FilePath $pwsh -ArgumentList @('-NoProfile', '-NonInteractive', '-Command', $command) -PassThru -RedirectStandardError (Join-Path $root "$Verb$p.txt") -RedirectStandardOutput (Join-Path $root "$Verb$p.out")
-            }
+        # One pwsh per process (their start-up is most of the cost in the guest): each makes its
+        # snapshots, printing the thin ids it got, then removes them, while the others run.
+        $jobs = foreach ($p in 1..$Processes) {
+            $command = @"
+`$ErrorActionPreference = 'Stop'; Import-Module '$env:DMPS_MODULE_MANIFEST'; `$failed = 0
+foreach (`$i in 1..$PerProcess) { try { 'id ' + (New-ThinSnapshot -Pool load -Origin origin -Name p$p-`$i -StateRoot '$root').ThinId } catch { `$failed++; [Console]::Error.WriteLine(`$_) } }
+foreach (`$i in 1..$PerProcess) { try { Remove-ThinVolume -Pool load -Name p$p-`$i -Force -StateRoot '$root' } catch { `$failed++; [Console]::Error.WriteLine(`$_) } }
+exit `$failed
+"@
+            Start-Process -FilePath $pwsh -ArgumentList @('-NoProfile', '-NonInteractive', '-Command', $command) -PassThru `
+                -RedirectStandardError (Join-Path $root "err$p.txt") -RedirectStandardOutput (Join-Path $root "out$p.txt")
         }
-        $jobs = Start-Batch snapshot
         $jobs | Wait-Process -Timeout 900
-        foreach ($p in 1..$Processes) { $jobs[$p - 1].ExitCode | Should -Be 0 -Because (Get-Content -Raw (Join-Path $root "snapshot$p.txt") -ErrorAction SilentlyContinue) }
-        $snapshots = @(Get-ThinVolume -Pool load -Origin origin -StateRoot $root)
-        $snapshots.Count | Should -Be ($Processes * $PerProcess)
-        @($snapshots.ThinId | Sort-Object -Unique).Count | Should -Be ($Processes * $PerProcess)
-        @($snapshots | Where-Object Active).Count | Should -Be ($Processes * $PerProcess)
-        Test-ThinPool load -StateRoot $root | Should -BeNullOrEmpty
-
-        $jobs = Start-Batch remove
-        $jobs | Wait-Process -Timeout 900
-        foreach ($p in 1..$Processes) { $jobs[$p - 1].ExitCode | Should -Be 0 -Because (Get-Content -Raw (Join-Path $root "remove$p.txt") -ErrorAction SilentlyContinue) }
+        foreach ($p in 1..$Processes) { $jobs[$p - 1].ExitCode | Should -Be 0 -Because (Get-Content -Raw (Join-Path $root "err$p.txt") -ErrorAction SilentlyContinue) }
+        $ids = foreach ($p in 1..$Processes) { Get-Content (Join-Path $root "out$p.txt") | Where-Object { $_ -match '^id (\d+)$' } | ForEach-Object { [int]$Matches[1] } }
+        @($ids).Count | Should -Be ($Processes * $PerProcess)
+        @($ids | Sort-Object -Unique).Count | Should -Be ($Processes * $PerProcess)
         @(Get-ThinVolume -Pool load -StateRoot $root).Name | Should -Be @('origin')
         Test-ThinPool load -StateRoot $root | Should -BeNullOrEmpty
         $after = Get-LeakState
@@ -107,5 +104,39 @@ Describe 'Load' -Tag Kernel, Load {
         foreach ($i in 1..20) { New-ThinSnapshot -Pool load -Origin origin -Name fd$i -StateRoot $root | Remove-ThinVolume -Force }
         (Get-ChildItem "/proc/$PID/fd").Count | Should -BeLessOrEqual ($fds + 2)
         (Get-LeakState).Semaphores | Should -Be $before.Semaphores
+    }
+}
+
+Describe 'Security' -Tag Kernel, Security {
+    BeforeAll {
+        $root = New-TestStateRoot
+        $pool = New-ThinPool -Name sec -DataSize 256MB -MetadataSize 8MB -StateRoot $root
+        $volume = $pool | New-ThinVolume -Name v -Size 32MB
+        $null = $volume | New-ThinSnapshot -Name s
+    }
+    AfterAll { Assert-CleanMetadata -StateRoot $root }
+
+    It 'keeps every registry and backing file 0600 and every state folder 0700' {
+        $modes = Get-ChildItem -Recurse -Force $root | Where-Object { -not $_.LinkTarget -and $_.Name -ne 'lock' } | ForEach-Object {
+            [pscustomobject]@{ Path = $_.FullName; Mode = (Invoke-Tool stat @('-c', '%a', $_.FullName)).Trim(); Folder = $_.PSIsContainer }
+        }
+        $modes.Count | Should -BeGreaterThan 6
+        foreach ($entry in $modes) {
+            $entry.Mode | Should -Be $(if ($entry.Folder) { '700' } else { '600' }) -Because $entry.Path
+        }
+    }
+
+    It 'makes no device node readable or writable by others' {
+        foreach ($device in '/dev/mapper/sec', '/dev/mapper/sec-v', '/dev/mapper/sec-s', (Get-ThinPool sec -StateRoot $root).DataDevice) {
+            $mode = [Convert]::ToInt32((Invoke-Tool stat @('-L', '-c', '%a', $device)).Trim(), 8)
+            ($mode -band 0x7) | Should -Be 0 -Because "$device has mode $([Convert]::ToString($mode, 8))"
+        }
+    }
+
+    It 'refuses names that would reach a path or a table' {
+        foreach ($name in '..', '../x', 'a/b', "a`nb", 'a b', "x`0y") {
+            { New-ThinVolume -Pool sec -Name $name -Size 8MB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidName,*'
+        }
+        Get-ChildItem -Recurse $root | Where-Object Name -in 'x', 'b', 'y' | Should -BeNullOrEmpty
     }
 }
