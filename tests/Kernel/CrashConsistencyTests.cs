@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
@@ -42,10 +41,10 @@ public sealed partial class CrashConsistencyTests
             var baseVolume = volumes.Create("crash", "base", 16L << 20, null, activate: true, host)!;
             var other = volumes.Create("crash", "other", 16L << 20, null, activate: true, host)!;
             var victim = volumes.Create("crash", "victim", 16L << 20, null, activate: true, host)!;
-            WritePattern(baseVolume.DevicePath, 1);
-            WritePattern(other.DevicePath, 2);
-            var baseHash = Hash(baseVolume.DevicePath);
-            var otherHash = Hash(other.DevicePath);
+            KernelLane.WritePattern(baseVolume.DevicePath, 1);
+            KernelLane.WritePattern(other.DevicePath, 2);
+            var baseHash = KernelLane.Hash(baseVolume.DevicePath);
+            var otherHash = KernelLane.Hash(other.DevicePath);
 
             var arguments = operation switch
             {
@@ -68,8 +67,8 @@ public sealed partial class CrashConsistencyTests
             Assert.All(live, id => Assert.Contains(id, recorded));
             Assert.All(store.List().Where(r => r.Active), r => Assert.Contains(r.ThinId, live));
             Assert.False(DeviceMapperClient.Shared.GetInfo(Naming.VolumeDeviceName("crash", "base"))!.Suspended);
-            Assert.Equal(baseHash, Hash(baseVolume.DevicePath));
-            Assert.Equal(otherHash, Hash(other.DevicePath));
+            Assert.Equal(baseHash, KernelLane.Hash(baseVolume.DevicePath));
+            Assert.Equal(otherHash, KernelLane.Hash(other.DevicePath));
 
             // Whatever the kill hit, the operation is now either wholly done or wholly undone.
             var names = store.List().Select(r => r.Name).ToHashSet();
@@ -91,15 +90,7 @@ public sealed partial class CrashConsistencyTests
 
     internal static (int ExitCode, string Output) RunDriver(string root, string fault, string[] arguments)
     {
-        // tests/Kernel's output sits beside the driver's: bin/<project>/<configuration>/.
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Name;
-        var driver = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "DmPowerShell.Tests.Driver", configuration, "DmPowerShell.Tests.Driver.dll"));
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(driver);
-        start.ArgumentList.Add(root);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["DMPS_FAULT_STEP"] = fault;
-        using var process = Process.Start(start)!;
+        using var process = StartDriver(root, arguments, fault);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEnd();
         process.WaitForExit();
@@ -107,16 +98,23 @@ public sealed partial class CrashConsistencyTests
         return (process.ExitCode, stdout.Result + stderr);
     }
 
-    /// <summary>Runs the driver and SIGKILLs it after <paramref name="delay"/>, unless it finished first.</summary>
-    internal static void RunDriverKilledAfter(string root, TimeSpan delay, string[] arguments)
+    private static Process StartDriver(string root, string[] arguments, string? fault)
     {
+        // tests/Kernel's output sits beside the driver's: bin/<project>/<configuration>/.
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Name;
         var driver = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "DmPowerShell.Tests.Driver", configuration, "DmPowerShell.Tests.Driver.dll"));
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(driver);
         start.ArgumentList.Add(root);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
+        if (fault is not null) start.Environment["DMPS_FAULT_STEP"] = fault;
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Runs the driver and SIGKILLs it after <paramref name="delay"/>, unless it finished first.</summary>
+    internal static void RunDriverKilledAfter(string root, TimeSpan delay, string[] arguments)
+    {
+        using var process = StartDriver(root, arguments, fault: null);
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(delay))
@@ -152,23 +150,6 @@ public sealed partial class CrashConsistencyTests
             .Where(u => u is not null && u.StartsWith(prefix) && !u.EndsWith("-pool"))
             .Select(u => uint.Parse(u![prefix.Length..]))
             .ToList();
-    }
-
-    private static void WritePattern(string device, int seed)
-    {
-        var data = new byte[1 << 20];
-        new Random(seed).NextBytes(data);
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Write(data);
-        stream.Flush(flushToDisk: true);
-    }
-
-    private static string Hash(string device)
-    {
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var data = new byte[1 << 20];
-        stream.ReadExactly(data);
-        return Convert.ToHexString(SHA256.HashData(data));
     }
 
     [GeneratedRegex("<device dev_id=\"(\\d+)\"")]

@@ -85,6 +85,25 @@ public sealed class LoopPoolFixture : IDisposable
 /// <summary>Guards and helpers for tests that need the real kernel.</summary>
 public static class KernelLane
 {
+    /// <summary>1 MiB of seeded random bytes at the start of a device: the same seed, the same data.</summary>
+    public static void WritePattern(string device, int seed)
+    {
+        var data = new byte[1 << 20];
+        new Random(seed).NextBytes(data);
+        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        stream.Write(data);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>SHA-256 of the first 1 MiB of a device.</summary>
+    public static string Hash(string device)
+    {
+        using var stream = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var data = new byte[1 << 20];
+        stream.ReadExactly(data);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(data));
+    }
+
     /// <summary>
     /// Kernel tests run only in the guest (DMPS_GUEST=1). On a host they would find no driver,
     /// or worse, touch the host's own loop and dm devices: fail loudly instead.

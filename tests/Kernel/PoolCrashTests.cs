@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using DmPowerShell.Health;
 using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
@@ -48,10 +47,10 @@ public sealed class PoolCrashTests
             var baseVolume = volumes.Create("pcrash", "base", 16 * MiB, null, activate: true, host)!;
             var other = volumes.Create("pcrash", "other", 16 * MiB, null, activate: true, host)!;
             volumes.Create("pvictim", "v", 8 * MiB, null, activate: true, host);
-            WritePattern(baseVolume.DevicePath, 1);
-            WritePattern(other.DevicePath, 2);
-            var baseHash = Hash(baseVolume.DevicePath);
-            var otherHash = Hash(other.DevicePath);
+            KernelLane.WritePattern(baseVolume.DevicePath, 1);
+            KernelLane.WritePattern(other.DevicePath, 2);
+            var baseHash = KernelLane.Hash(baseVolume.DevicePath);
+            var otherHash = KernelLane.Hash(other.DevicePath);
             if (operation == "pool-enable")
             {
                 pools.Disable("pcrash", deactivateVolumes: true, host);
@@ -119,8 +118,8 @@ public sealed class PoolCrashTests
                 Assert.False(DeviceMapperClient.Shared.GetInfo(pool.DeviceName) is { Suspended: true }, $"pool {pool.Name} is left suspended");
             }
             Assert.False(DeviceMapperClient.Shared.GetInfo("pcrash-base")!.Suspended);
-            Assert.Equal(baseHash, Hash(baseVolume.DevicePath));
-            Assert.Equal(otherHash, Hash(other.DevicePath));
+            Assert.Equal(baseHash, KernelLane.Hash(baseVolume.DevicePath));
+            Assert.Equal(otherHash, KernelLane.Hash(other.DevicePath));
             // Loops on this root's files: two for each active pool, none else.
             var loops = LoopDevices.List().Where(l => l.BackingFile.StartsWith(root, StringComparison.Ordinal)).ToList();
             var active = registry.ListPools().Count(p => pools.Get(p.Name).Active);
@@ -163,8 +162,8 @@ public sealed class PoolCrashTests
         try
         {
             var origin = volumes.Create("rk", "origin", 16 * MiB, null, activate: true, host)!;
-            WritePattern(origin.DevicePath, 3);
-            var originHash = Hash(origin.DevicePath);
+            KernelLane.WritePattern(origin.DevicePath, 3);
+            var originHash = KernelLane.Hash(origin.DevicePath);
             for (var round = 0; round < rounds; round++)
             {
                 var existing = volumes.List("rk").Where(v => v.Name != "origin").Select(v => v.Name).ToList();
@@ -177,7 +176,7 @@ public sealed class PoolCrashTests
                 volumes.Recover("rk", host);
                 Assert.DoesNotContain(new PoolHealthService(pools).Test("rk"), p => p.Kind != ProblemKind.Inactive);
                 Assert.False(DeviceMapperClient.Shared.GetInfo("rk-origin")!.Suspended);
-                Assert.Equal(originHash, Hash(origin.DevicePath));
+                Assert.Equal(originHash, KernelLane.Hash(origin.DevicePath));
             }
         }
         finally
@@ -187,22 +186,5 @@ public sealed class PoolCrashTests
             Directory.Delete(root, recursive: true);
             Assert.True(check.ExitCode == 0, $"thin_check failed: {check.Output}");
         }
-    }
-
-    private static void WritePattern(string device, int seed)
-    {
-        var data = new byte[1 << 20];
-        new Random(seed).NextBytes(data);
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Write(data);
-        stream.Flush(flushToDisk: true);
-    }
-
-    private static string Hash(string device)
-    {
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var data = new byte[1 << 20];
-        stream.ReadExactly(data);
-        return Convert.ToHexString(SHA256.HashData(data));
     }
 }

@@ -4,20 +4,6 @@ BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
     Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
     Assert-KernelLane
-
-    function Get-DeviceHash([string] $Device, [int] $Bytes = 4MB) {
-        $stream = [IO.File]::Open($Device, 'Open', 'Read', 'ReadWrite')
-        try {
-            $buffer = [byte[]]::new($Bytes); $stream.ReadExactly($buffer, 0, $Bytes)
-            [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($buffer))
-        }
-        finally { $stream.Dispose() }
-    }
-    function Write-Pattern([string] $Device, [int] $Seed, [int] $Bytes = 4MB) {
-        $data = [byte[]]::new($Bytes); [Random]::new($Seed).NextBytes($data)
-        $stream = [IO.File]::Open($Device, 'Open', 'ReadWrite', 'ReadWrite')
-        try { $stream.Write($data, 0, $data.Length); $stream.Flush($true) } finally { $stream.Dispose() }
-    }
 }
 
 Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {

@@ -76,4 +76,20 @@ function Get-LoopBackingFiles {
         })
 }
 
-Export-ModuleMember -Function Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles
+function Write-Pattern([string] $Device, [int] $Seed, [int] $Bytes = 4MB, [long] $Offset = 0) {
+    # Seeded random bytes: the same seed writes the same data, so a hash tells whether data survived.
+    $data = [byte[]]::new($Bytes); [Random]::new($Seed).NextBytes($data)
+    $stream = [IO.File]::Open($Device, 'Open', 'ReadWrite', 'ReadWrite')
+    try { $stream.Position = $Offset; $stream.Write($data, 0, $data.Length); $stream.Flush($true) } finally { $stream.Dispose() }
+}
+
+function Get-DeviceHash([string] $Device, [int] $Bytes = 4MB) {
+    $stream = [IO.File]::Open($Device, 'Open', 'Read', 'ReadWrite')
+    try {
+        $buffer = [byte[]]::new($Bytes); $stream.ReadExactly($buffer, 0, $Bytes)
+        [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($buffer))
+    }
+    finally { $stream.Dispose() }
+}
+
+Export-ModuleMember -Function Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles
