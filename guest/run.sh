@@ -15,7 +15,8 @@ cache=${DMPS_GUEST_CACHE:-$here/../out/guest}
 "$here/prepare.sh" "$cache" >/dev/null || exit 125
 [ -f "$job/job.sh" ] || { echo "guest: $job/job.sh missing" >&2; exit 2; }
 
-silence_limit=${DMPS_GUEST_SILENCE:-60}
+# Boot takes ~1 s alone, but a minute or more when the host is busy (two TCG guests on two CPUs).
+silence_limit=${DMPS_GUEST_SILENCE:-180}
 memory=${DMPS_GUEST_MEMORY:-3G}
 cpus=${DMPS_GUEST_CPUS:-2}
 

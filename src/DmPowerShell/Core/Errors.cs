@@ -62,6 +62,8 @@ public static class ErrorIds
     public const string RecordCorrupt = "RecordCorrupt";
     public const string MetadataUnreadable = "MetadataUnreadable";
     public const string RepairNotSupported = "RepairNotSupported";
+    public const string BackupNotFound = "BackupNotFound";
+    public const string PoolActive = "PoolActive";
     public const string PoolNotOwned = "PoolNotOwned";
     public const string VolumeNotFound = "VolumeNotFound";
     public const string DeviceExists = "DeviceExists";

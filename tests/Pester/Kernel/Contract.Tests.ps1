@@ -43,6 +43,7 @@ Describe 'Cmdlets against a real pool' -Tag Kernel {
             'Rename-ThinVolume'  = "Rename-ThinVolume web layer1 -NewName renamed"
             'Resize-ThinVolume'  = "Resize-ThinVolume web base -Size 512MB"
             'Remove-ThinVolume'  = "Remove-ThinVolume web layer1 -Force"
+            'Export-ThinPool'    = "Export-ThinPool web -Path '$root/export'"
         }
         # -WhatIf writes to the host: one child pwsh runs them all and marks each.
         $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$env:DMPS_MODULE_MANIFEST'; `$env:DMPS_STATE_ROOT = '$root'`n"
@@ -69,6 +70,7 @@ Describe 'Cmdlets against a real pool' -Tag Kernel {
             'Rename-ThinVolume'  = 'web-renamed'
             'Resize-ThinVolume'  = '0 1048576 thin'
             'Remove-ThinVolume'  = 'delete'
+            'Export-ThinPool'    = 'reserve_metadata_snap'
         }
         foreach ($name in $commands.Keys) {
             $sections[$name] | Should -Match 'What if:' -Because "$name -WhatIf should print its plan: $output"

@@ -110,6 +110,41 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         Remove-Item $kept.FullName
     }
 
+    It 'exports a running pool, and restores it after its metadata is lost, keeping what it replaced' {
+        $folder = Join-Path $root 'backup'
+        $backup = Export-ThinPool web -Path $folder -StateRoot $root
+        $backup.Volumes | Should -Be 3
+        (Invoke-Tool stat @('-c', '%a', $backup.MetadataFile)).Trim() | Should -Be '600'
+        ([xml](Get-Content -Raw $backup.MetadataFile)).superblock.device.Count | Should -Be 3
+        (Get-DmStatus web) -split ' ' | Select-Object -Index 6 | Should -Be '-'   # the metadata snapshot is released
+
+        $null = New-ThinVolume -Pool web -Name scratch -Size 8MB -StateRoot $root
+        Disable-ThinPool web -DeactivateVolumes -StateRoot $root
+        $zeros = [byte[]]::new(4096)
+        $stream = [IO.File]::Open($pool.MetadataPath, 'Open', 'ReadWrite'); try { $stream.Write($zeros, 0, 4096) } finally { $stream.Dispose() }
+        Test-ThinMetadata $pool.MetadataPath | Should -Not -BeNullOrEmpty
+
+        $restored = Restore-ThinPool web -Path $folder -Force -StateRoot $root -WarningVariable warnings
+        $restored.TransactionId | Should -Be $backup.TransactionId
+        $warnings | Should -Match 'kept as'
+        @(Get-ChildItem (Split-Path $pool.MetadataPath) -Filter 'metadata.before-restore-*').Count | Should -Be 1
+        Test-ThinMetadata $pool.MetadataPath | Should -BeNullOrEmpty
+        Enable-ThinPool web -StateRoot $root
+        (Get-ThinVolume -Pool web -StateRoot $root).Name | Sort-Object | Should -Be @('base', 'idle', 'layer1')
+        Get-DeviceHash $base.DevicePath | Should -Be $hashes.base
+        Get-DeviceHash (Get-ThinVolume -Pool web -Name layer1 -StateRoot $root).DevicePath | Should -Be $hashes.layer1
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+        (New-ThinVolume -Pool web -Name after -Size 8MB -StateRoot $root).Active | Should -BeTrue
+    }
+
+    It 'refuses to restore an active pool, or from a folder with no export, changing nothing' {
+        $folder = Join-Path $root 'backup2'
+        $null = Export-ThinPool web -Path $folder -StateRoot $root
+        { Restore-ThinPool web -Path $folder -Force -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'PoolActive,*'
+        { Restore-ThinPool web -Path (Join-Path $root 'nothing') -Force -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'BackupNotFound,*'
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+    }
+
     It 'leaves a pool it does not own to its owner' {
         $caught = $null
         try { Repair-ThinPool nosuch -StateRoot $root -ErrorAction Stop } catch { $caught = $_ }

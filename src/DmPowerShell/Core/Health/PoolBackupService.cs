@@ -1,0 +1,204 @@
+using System.Text.Json;
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+using DmPowerShell.Units;
+
+namespace DmPowerShell.Health;
+
+/// <summary>What Export-ThinPool wrote: the pool's metadata (thin_dump XML) and its registry, side by side.</summary>
+public sealed record PoolBackup
+{
+    public required string Pool { get; init; }
+    public required string MetadataFile { get; init; }
+    public required string RegistryFile { get; init; }
+    public ulong TransactionId { get; init; }
+    public int Volumes { get; init; }
+    public DateTimeOffset Created { get; init; }
+}
+
+/// <summary>The registry half of an export: the pool's record, its volumes' records and the id counter.</summary>
+public sealed record RegistryExport
+{
+    public int Schema { get; init; } = 1;
+    public required PoolRecord Pool { get; init; }
+    public required IReadOnlyList<VolumeRecord> Volumes { get; init; }
+    public uint NextId { get; init; }
+    public ulong TransactionId { get; init; }
+    public DateTimeOffset Created { get; init; }
+}
+
+/// <summary>
+/// Export-ThinPool and Restore-ThinPool: the pool's metadata as thin_dump XML (through a released
+/// metadata snapshot when the pool runs) with its registry; restored with thin_restore into a new
+/// metadata file, the previous one kept beside it, the way LVM restores from its backups.
+/// </summary>
+public sealed class PoolBackupService
+{
+    private readonly PoolService pools;
+    private readonly DeviceMapperClient dm;
+
+    public PoolBackupService(PoolService pools, DeviceMapperClient? client = null)
+    {
+        this.pools = pools;
+        dm = client ?? DeviceMapperClient.Shared;
+    }
+
+    public static string MetadataFileIn(string folder, string pool) => Path.Combine(folder, $"{pool}.metadata.xml");
+
+    public static string RegistryFileIn(string folder, string pool) => Path.Combine(folder, $"{pool}.registry.json");
+
+    public PoolBackup? Export(string name, string folder, IOperationHost host)
+    {
+        var record = pools.Require(name);
+        var metadataFile = MetadataFileIn(folder, name);
+        var registryFile = RegistryFileIn(folder, name);
+        var active = pools.IsActive(record);
+        var plan = string.Join(Environment.NewLine,
+            active ? $"message {record.DevicePath} 0 reserve_metadata_snap; thin_dump --metadata-snap <metadata device> > {metadataFile}; message {record.DevicePath} 0 release_metadata_snap"
+                   : $"thin_dump {record.MetadataPath} > {metadataFile}",
+            $"write {registryFile} (the pool's record, its volumes' records and the id counter), mode 0600");
+        if (!host.ShouldProcess($"pool '{name}'", "Export", plan))
+        {
+            return null;
+        }
+        DurableFile.CreateFolder(folder);
+        using var poolLock = pools.Registry.LockPool(name);
+        var store = new VolumeStore(pools.Registry, name);
+        string xml;
+        if (active)
+        {
+            var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
+            var device = PoolService.BlockDeviceName(table.MetadataDevice)!;
+            host.Verbose($"message {record.DevicePath} 0 reserve_metadata_snap");
+            dm.SendMessage(record.DeviceName, PoolMessage.ReserveMetadataSnapshot());
+            try
+            {
+                xml = Dump(device, metadataSnapshot: true);
+            }
+            finally
+            {
+                host.Verbose($"message {record.DevicePath} 0 release_metadata_snap");
+                dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
+            }
+        }
+        else
+        {
+            using var device = PoolHealthService.OpenReadOnly(record.MetadataPath);
+            xml = Dump(device.Path, metadataSnapshot: false);
+        }
+        var metadata = PoolMetadata.ParseXml(xml);
+        host.Verbose($"write {metadataFile}");
+        DurableFile.Write(metadataFile, System.Text.Encoding.UTF8.GetBytes(xml));
+        var export = new RegistryExport
+        {
+            Pool = record,
+            Volumes = store.List(),
+            NextId = store.NextId,
+            TransactionId = metadata.Transaction,
+            Created = DateTimeOffset.UtcNow,
+        };
+        host.Verbose($"write {registryFile}");
+        DurableFile.Write(registryFile, JsonSerializer.SerializeToUtf8Bytes(export, PoolRegistry.Json));
+        return new PoolBackup
+        {
+            Pool = name, MetadataFile = metadataFile, RegistryFile = registryFile,
+            TransactionId = metadata.Transaction, Volumes = export.Volumes.Count, Created = export.Created,
+        };
+    }
+
+    /// <summary>
+    /// Restores an inactive loop-backed pool's metadata and registry from an export. Data written
+    /// since the export is lost to the restored metadata: this is for metadata that is gone or damaged.
+    /// </summary>
+    public PoolBackup? Restore(string name, string folder, IOperationHost host)
+    {
+        var registryFile = RegistryFileIn(folder, name);
+        var metadataFile = MetadataFileIn(folder, name);
+        foreach (var file in new[] { registryFile, metadataFile })
+        {
+            if (!File.Exists(file))
+            {
+                throw new DmPowerShellException(ErrorIds.BackupNotFound, ErrorKind.NotFound, $"{file} is missing: Export-ThinPool '{name}' -Path '{folder}' writes it.", file);
+            }
+        }
+        var export = JsonSerializer.Deserialize<RegistryExport>(File.ReadAllBytes(registryFile), PoolRegistry.Json)
+            ?? throw new DmPowerShellException(ErrorIds.RecordCorrupt, ErrorKind.InvalidState, $"{registryFile} is empty.", registryFile);
+        var record = pools.Registry.FindPool(name) ?? export.Pool;
+        if (record.Backing != PoolBacking.Loop)
+        {
+            throw new DmPowerShellException(ErrorIds.RepairNotSupported, ErrorKind.NotSupported,
+                $"Pool '{name}' is on block devices: restore with thin_restore -i {metadataFile} -o <metadata device> by hand (the module restores loop-backed pools only).", name);
+        }
+        if (pools.IsActive(record))
+        {
+            throw new DmPowerShellException(ErrorIds.PoolActive, ErrorKind.InvalidState, $"Pool '{name}' is active; Disable-ThinPool '{name}' -DeactivateVolumes first, then restore.", name);
+        }
+        var kept = $"{record.MetadataPath}.before-restore-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+        var plan = string.Join(Environment.NewLine,
+            $"create sparse file {record.MetadataPath}.restoring ({ByteSize.Format(record.MetadataSize)}); thin_restore -i {metadataFile} -o it; thin_check it",
+            File.Exists(record.MetadataPath) ? $"rename {record.MetadataPath} to {kept}" : $"({record.MetadataPath} is missing)",
+            $"rename the restored copy to {record.MetadataPath}",
+            $"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId})",
+            "data written since the export is not in the restored metadata");
+        if (!host.ShouldProcess($"pool '{name}'", "Restore", plan))
+        {
+            return null;
+        }
+        pools.Registry.EnsureWritableRoot();
+        using (pools.Registry.LockRegistry())
+        {
+            if (pools.Registry.FindPool(name) is null) pools.Registry.SavePool(record with { State = RecordState.Ready });
+        }
+        using var poolLock = pools.Registry.LockPool(name);
+        var restoring = record.MetadataPath + ".restoring";
+        using (var stream = DurableFile.OpenPrivate(restoring, FileMode.Create))
+        {
+            stream.SetLength(record.MetadataSize);
+        }
+        using (var output = LoopDevices.Attach(restoring))
+        {
+            host.Verbose($"thin_restore -i {metadataFile} -o {output.Device.Path}");
+            var restore = ExternalTool.Run("thin_restore", new[] { "-i", metadataFile, "-o", output.Device.Path });
+            var check = restore.ExitCode == 0 ? ExternalTool.Run("thin_check", new[] { output.Device.Path }) : restore;
+            if (check.ExitCode != 0)
+            {
+                File.Delete(restoring);
+                throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                    $"{check.Program} failed on the export of pool '{name}' (exit {check.ExitCode}): {check.Error.Trim()}. Nothing was changed.", metadataFile);
+            }
+        }
+        if (File.Exists(record.MetadataPath))
+        {
+            host.Verbose($"rename {record.MetadataPath} to {kept}");
+            File.Move(record.MetadataPath, kept);
+            host.Warning($"The previous metadata of pool '{name}' is kept as {kept}.");
+        }
+        File.Move(restoring, record.MetadataPath);
+        DurableFile.SyncFolder(Path.GetDirectoryName(record.MetadataPath)!);
+        var store = new VolumeStore(pools.Registry, name);
+        foreach (var volume in store.List()) store.Delete(volume);
+        store.ClearJournal();
+        foreach (var volume in export.Volumes) store.Save(volume);
+        if (export.NextId > store.NextId) store.SkipId(export.NextId - 1);
+        return new PoolBackup
+        {
+            Pool = name, MetadataFile = metadataFile, RegistryFile = registryFile,
+            TransactionId = export.TransactionId, Volumes = export.Volumes.Count, Created = export.Created,
+        };
+    }
+
+    private static string Dump(string device, bool metadataSnapshot)
+    {
+        var arguments = metadataSnapshot ? new[] { "--metadata-snap", device } : new[] { device };
+        var result = ExternalTool.Run("thin_dump", arguments);
+        if (result.ExitCode != 0)
+        {
+            throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                $"thin_dump could not read the metadata on {device} (exit {result.ExitCode}): {result.Error.Trim()}", device);
+        }
+        return result.Output;
+    }
+}
