@@ -171,4 +171,16 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         $caught.CategoryInfo.Category | Should -Be $Category
         Get-SystemState | Should -BeExactly $before
     }
+
+    # Without CAP_SYS_ADMIN, as a non-root user is: uid 0 stays (pwsh lives under /root), every capability is dropped.
+    It 'not running as root: <Case>: NotRoot (PermissionDenied), nothing changed' -ForEach @(
+        @{ Case = 'a new pool'; Command = 'New-ThinPool -Name p -DataSize 1GB -MetadataSize 16MB' }
+        @{ Case = 'a new volume'; Command = 'New-ThinVolume -Pool web -Name v -Size 1GB' }
+    ) {
+        $before = Get-SystemState
+        $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$env:DMPS_MODULE_MANIFEST'; try { $Command; 'no error' } catch { `$_.FullyQualifiedErrorId + '|' + `$_.CategoryInfo.Category }"
+        $output = & setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script 2>&1 | Out-String
+        $output | Should -Match 'NotRoot,[^|]*\|PermissionDenied' -Because $output
+        Get-SystemState | Should -BeExactly $before
+    }
 }

@@ -202,21 +202,4 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         (Get-ThinVolume up -Pool my-pool -StateRoot $root).Active | Should -BeTrue
         (Get-ThinVolume down -Pool my-pool -StateRoot $root).Active | Should -BeFalse
     }
-
-    It 'creates snapshots from several processes at once, all with distinct ids' {
-        New-ThinVolume -Pool my-pool -Name origin -Size 16MB -StateRoot $root | Out-Null
-        $pwsh = Join-Path $PSHOME 'pwsh'
-        $jobs = foreach ($p in 1..3) {
-            $command = "Import-Module '$env:DMPS_MODULE_MANIFEST'; New-ThinSnapshot -Pool my-pool -Origin origin -Name p$p-a, p$p-b -StateRoot '$root' -ErrorAction Stop | Out-Null; New-ThinSnapshot -Pool my-pool -Origin origin -Name p$p-c -StateRoot '$root' -ErrorAction Stop | Out-Null"
-            Start-Process -FilePath $pwsh -ArgumentList @('-NoProfile', '-NonInteractive', '-Command', $command) -PassThru -RedirectStandardError (Join-Path $root "err$p.txt")
-        }
-        $jobs | Wait-Process -Timeout 300
-        foreach ($p in 1..3) {
-            $jobs[$p - 1].ExitCode | Should -Be 0 -Because (Get-Content -Raw (Join-Path $root "err$p.txt") -ErrorAction SilentlyContinue)
-        }
-        $snapshots = Get-ThinVolume -Origin origin -Pool my-pool -StateRoot $root
-        $snapshots.Count | Should -Be 9
-        @($snapshots.ThinId | Sort-Object -Unique).Count | Should -Be 9
-        (Get-PoolStatus my-pool -StateRoot $root).TransactionId | Should -Be 7   # 1 volume + 6 snapshot calls
-    }
 }
