@@ -256,7 +256,7 @@ function Invoke-Reliability {
             $rows.Add([pscustomobject]@{ Area = $areas[$key][0]; Tried = $cases.Count; Passed = $cases.Count - $failed })
         }
     }
-    $rows | Format-Table -AutoSize | Out-Host
+    $rows | Format-Table -AutoSize -Wrap | Out-String -Width 250 | Write-Host
     $rows | Export-Csv -NoTypeInformation (Join-Path $Results 'reliability.csv')
     if ($code -ne 0 -or ($rows | Where-Object { $_.Passed -ne $_.Tried -or $_.Tried -eq 0 }) -or $rows.Count -lt 5) { throw "The reliability matrix failed (guest exit $code); see $Results/reliability-console.log" }
 }

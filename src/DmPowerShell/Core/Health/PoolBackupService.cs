@@ -160,8 +160,15 @@ public sealed class PoolBackupService
         }
         using (var output = LoopDevices.Attach(restoring))
         {
-            host.Verbose($"thin_restore -i {metadataFile} -o {output.Device.Path}");
-            var restore = ExternalTool.Run("thin_restore", new[] { "-i", metadataFile, "-o", output.Device.Path });
+            host.Verbose($"thin_restore -i {metadataFile} -o {output.Device.Path} (data blocks from the pool)");
+            // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
+            var blocks = (File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize) / record.BlockSize;
+            var restore = ExternalTool.Run("thin_restore", new[]
+            {
+                "-i", metadataFile, "-o", output.Device.Path,
+                "--data-block-size", (record.BlockSize / DmTarget.SectorSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--nr-data-blocks", blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
             var check = restore.ExitCode == 0 ? ExternalTool.Run("thin_check", new[] { output.Device.Path }) : restore;
             if (check.ExitCode != 0)
             {

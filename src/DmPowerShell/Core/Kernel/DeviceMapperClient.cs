@@ -292,12 +292,31 @@ public sealed class DeviceMapperClient
         libraryChecked = true;
     }
 
+    /// <summary>The dm ioctls check CAP_SYS_ADMIN (bit 21 of the effective set), not the uid.</summary>
+    private static bool HasSysAdminCapability()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+            return line is null || (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 21)) != 0;
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+
     private static DeviceMapperUnavailableException Unavailable()
     {
         if (Tmds.Linux.LibC.geteuid() != 0)
         {
             return new DeviceMapperUnavailableException(
                 $"device-mapper requires root: this process runs as uid {Tmds.Linux.LibC.geteuid()}. Run pwsh as root (sudo).", Errno.EACCES);
+        }
+        if (!HasSysAdminCapability())
+        {
+            return new DeviceMapperUnavailableException(
+                "device-mapper requires root: this process runs without CAP_SYS_ADMIN (a container or a capability-dropping wrapper?). Run pwsh as root with its capabilities.", Errno.EACCES);
         }
         var misc = File.Exists("/proc/misc") ? File.ReadAllText("/proc/misc") : "";
         if (!misc.Contains("device-mapper", StringComparison.Ordinal))
