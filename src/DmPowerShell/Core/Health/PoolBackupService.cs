@@ -70,24 +70,12 @@ public sealed class PoolBackupService
         string xml;
         if (active)
         {
-            var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
-            var device = PoolService.BlockDeviceName(table.MetadataDevice)!;
-            host.Verbose($"message {record.DevicePath} 0 reserve_metadata_snap");
-            dm.SendMessage(record.DeviceName, PoolMessage.ReserveMetadataSnapshot());
-            try
-            {
-                xml = Dump(device, metadataSnapshot: true);
-            }
-            finally
-            {
-                host.Verbose($"message {record.DevicePath} 0 release_metadata_snap");
-                dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
-            }
+            xml = new PoolHealthService(pools, dm).WithMetadataSnapshot(record, host, device => PoolHealthService.ThinDump(device, metadataSnapshot: true));
         }
         else
         {
             using var device = PoolHealthService.OpenReadOnly(record.MetadataPath);
-            xml = Dump(device.Path, metadataSnapshot: false);
+            xml = PoolHealthService.ThinDump(device.Path, metadataSnapshot: false);
         }
         var metadata = PoolMetadata.ParseXml(xml);
         host.Verbose($"write {metadataFile}");
@@ -153,38 +141,19 @@ public sealed class PoolBackupService
             if (pools.Registry.FindPool(name) is null) pools.Registry.SavePool(record with { State = RecordState.Ready });
         }
         using var poolLock = pools.Registry.LockPool(name);
-        var restoring = record.MetadataPath + ".restoring";
-        using (var stream = DurableFile.OpenPrivate(restoring, FileMode.Create))
+        // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
+        var blocks = (File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize) / record.BlockSize;
+        PoolHealthService.ReplaceMetadata(record, ".restoring", record.MetadataSize, "before-restore", host, output =>
         {
-            stream.SetLength(record.MetadataSize);
-        }
-        using (var output = LoopDevices.Attach(restoring))
-        {
-            host.Verbose($"thin_restore -i {metadataFile} -o {output.Device.Path} (data blocks from the pool)");
-            // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
-            var blocks = (File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize) / record.BlockSize;
-            var restore = ExternalTool.Run("thin_restore", new[]
+            host.Verbose($"thin_restore -i {metadataFile} -o {output} (data blocks from the pool)");
+            return ExternalTool.Run("thin_restore", new[]
             {
-                "-i", metadataFile, "-o", output.Device.Path,
+                "-i", metadataFile, "-o", output,
                 "--data-block-size", (record.BlockSize / DmTarget.SectorSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--nr-data-blocks", blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
-            var check = restore.ExitCode == 0 ? ExternalTool.Run("thin_check", new[] { output.Device.Path }) : restore;
-            if (check.ExitCode != 0)
-            {
-                File.Delete(restoring);
-                throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                    $"{check.Program} failed on the export of pool '{name}' (exit {check.ExitCode}): {check.Error.Trim()}. Nothing was changed.", metadataFile);
-            }
-        }
-        if (File.Exists(record.MetadataPath))
-        {
-            host.Verbose($"rename {record.MetadataPath} to {kept}");
-            File.Move(record.MetadataPath, kept);
-            host.Warning($"The previous metadata of pool '{name}' is kept as {kept}.");
-        }
-        File.Move(restoring, record.MetadataPath);
-        DurableFile.SyncFolder(Path.GetDirectoryName(record.MetadataPath)!);
+        }, failed => new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+            $"{failed.Program} failed on the export of pool '{name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. Nothing was changed.", metadataFile));
         var store = new VolumeStore(pools.Registry, name);
         foreach (var volume in store.List()) store.Delete(volume);
         store.ClearJournal();
@@ -195,17 +164,5 @@ public sealed class PoolBackupService
             Pool = name, MetadataFile = metadataFile, RegistryFile = registryFile,
             TransactionId = export.TransactionId, Volumes = export.Volumes.Count, Created = export.Created,
         };
-    }
-
-    private static string Dump(string device, bool metadataSnapshot)
-    {
-        var arguments = metadataSnapshot ? new[] { "--metadata-snap", device } : new[] { device };
-        var result = ExternalTool.Run("thin_dump", arguments);
-        if (result.ExitCode != 0)
-        {
-            throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                $"thin_dump could not read the metadata on {device} (exit {result.ExitCode}): {result.Error.Trim()}", device);
-        }
-        return result.Output;
     }
 }

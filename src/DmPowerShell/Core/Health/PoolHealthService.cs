@@ -79,18 +79,24 @@ public sealed partial class PoolHealthService
     }
 
     /// <summary>The live pool's metadata: reserve a metadata snapshot, thin_dump it, release it (always).</summary>
-    private PoolMetadata ReadLive(PoolRecord record, uint? deviceWithMappings = null)
+    private PoolMetadata ReadLive(PoolRecord record, uint? deviceWithMappings = null) =>
+        WithMetadataSnapshot(record, null, device => Dump(device, metadataSnapshot: true, deviceWithMappings));
+
+    /// <summary>Runs <paramref name="read"/> on the live pool's metadata device while a metadata snapshot is held; releases it always.</summary>
+    internal T WithMetadataSnapshot<T>(PoolRecord record, IOperationHost? host, Func<string, T> read)
     {
         var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
         var metadataDevice = PoolService.BlockDeviceName(table.MetadataDevice) ?? throw new DmPowerShellException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
             $"The metadata device {table.MetadataDevice} of pool '{record.Name}' has no node in /dev.", record.Name);
+        host?.Verbose($"message {record.DevicePath} 0 reserve_metadata_snap");
         dm.SendMessage(record.DeviceName, PoolMessage.ReserveMetadataSnapshot());
         try
         {
-            return Dump(metadataDevice, metadataSnapshot: true, deviceWithMappings);
+            return read(metadataDevice);
         }
         finally
         {
+            host?.Verbose($"message {record.DevicePath} 0 release_metadata_snap");
             dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
         }
     }
@@ -142,17 +148,18 @@ public sealed partial class PoolHealthService
 
     private static PoolMetadata Dump(string device, bool metadataSnapshot, uint? deviceWithMappings)
     {
+        var options = deviceWithMappings is { } id ? new[] { "--dev-id", id.ToString(CultureInfo.InvariantCulture) } : new[] { "--skip-mappings" };
+        var xml = ThinDump(device, metadataSnapshot, options);
+        var metadata = PoolMetadata.ParseXml(xml);
+        return deviceWithMappings is null ? metadata : metadata with { HighestMappedBlock = HighestMappedBlock(xml) };
+    }
+
+    /// <summary>thin_dump's XML of the metadata on <paramref name="device"/> (of its held snapshot with <paramref name="metadataSnapshot"/>).</summary>
+    internal static string ThinDump(string device, bool metadataSnapshot, params string[] options)
+    {
         var arguments = new List<string>();
         if (metadataSnapshot) arguments.Add("--metadata-snap");
-        if (deviceWithMappings is { } id)
-        {
-            arguments.Add("--dev-id");
-            arguments.Add(id.ToString(CultureInfo.InvariantCulture));
-        }
-        else
-        {
-            arguments.Add("--skip-mappings");
-        }
+        arguments.AddRange(options);
         arguments.Add(device);
         var result = ExternalTool.Run("thin_dump", arguments);
         if (result.ExitCode != 0)
@@ -160,8 +167,7 @@ public sealed partial class PoolHealthService
             throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
                 $"thin_dump could not read the metadata on {device} (exit {result.ExitCode}): {result.Error.Trim()}", device);
         }
-        var metadata = PoolMetadata.ParseXml(result.Output);
-        return deviceWithMappings is null ? metadata : metadata with { HighestMappedBlock = HighestMappedBlock(result.Output) };
+        return result.Output;
     }
 
     /// <summary>The highest virtual block a device's mappings reach, from thin_dump's single and range mappings.</summary>
@@ -197,7 +203,9 @@ public sealed partial class PoolHealthService
         {
             return done;
         }
-        var problems = PoolInspection.Compare(Gather(record));
+        // One reading of the views serves the comparison and the fixes; a fix that changes them reads again.
+        var views = Gather(record);
+        var problems = PoolInspection.Compare(views);
         if (problems.FirstOrDefault(p => MetadataProblems.Contains(p.Kind)) is { } damaged)
         {
             var action = $"take pool '{name}' offline, thin_repair its metadata into a spare file and use the repaired copy, keeping the original";
@@ -205,17 +213,21 @@ public sealed partial class PoolHealthService
             if (ok) RepairMetadata(record, host);
             done.Add(new PoolRepair(name, damaged.Kind, null, null, action, ok));
             if (!ok) return done;
-            problems = PoolInspection.Compare(Gather(record));
+            views = Gather(record);
+            problems = PoolInspection.Compare(views);
         }
         if (problems.FirstOrDefault(p => p.Kind == ProblemKind.UnfinishedTransaction) is { } unfinished)
         {
             var ok = host.ShouldProcess($"pool '{name}'", "Recover", unfinished.Description + Environment.NewLine + unfinished.Repair);
             if (ok) new VolumeService(pools, dm).Recover(name, host);
             done.Add(new PoolRepair(name, unfinished.Kind, null, null, unfinished.Repair!, ok));
-            if (ok) problems = PoolInspection.Compare(Gather(record));
+            if (ok)
+            {
+                views = Gather(record);
+                problems = PoolInspection.Compare(views);
+            }
         }
         var store = new VolumeStore(pools.Registry, name);
-        var views = Gather(record);
         foreach (var problem in problems.Where(p => p.Repairable && !MetadataProblems.Contains(p.Kind) && p.Kind != ProblemKind.UnfinishedTransaction))
         {
             switch (problem.Kind)
@@ -409,6 +421,41 @@ public sealed partial class PoolHealthService
         $"rename {record.MetadataPath} to {record.MetadataPath}.damaged-<time>; rename the repaired copy to {record.MetadataPath}",
         $"activate pool '{record.Name}' and the volumes recorded as active");
 
+    /// <summary>
+    /// LVM's way of replacing a pool's metadata (repair, restore): <paramref name="write"/> fills a
+    /// spare file through a loop device, thin_check checks it, and only then does it replace the
+    /// metadata file, whose previous content is kept beside it as metadata.&lt;kept&gt;-&lt;time&gt;.
+    /// On failure the spare is deleted and nothing else has changed.
+    /// </summary>
+    internal static void ReplaceMetadata(PoolRecord record, string spareSuffix, long size, string kept, IOperationHost host,
+        Func<string, ToolResult> write, Func<ToolResult, DmPowerShellException> failure)
+    {
+        var spare = record.MetadataPath + spareSuffix;
+        using (var stream = DurableFile.OpenPrivate(spare, FileMode.Create))
+        {
+            stream.SetLength(size);
+        }
+        using (var output = LoopDevices.Attach(spare))
+        {
+            var result = write(output.Device.Path);
+            if (result.ExitCode == 0) result = ExternalTool.Run("thin_check", new[] { output.Device.Path });
+            if (result.ExitCode != 0)
+            {
+                File.Delete(spare);
+                throw failure(result);
+            }
+        }
+        if (File.Exists(record.MetadataPath))
+        {
+            var keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+            host.Verbose($"rename {record.MetadataPath} to {keptAs}");
+            File.Move(record.MetadataPath, keptAs);
+            host.Warning($"The {(kept == "damaged" ? "damaged" : "previous")} metadata of pool '{record.Name}' is kept as {keptAs}.");
+        }
+        File.Move(spare, record.MetadataPath);
+        DurableFile.SyncFolder(Path.GetDirectoryName(record.MetadataPath)!);
+    }
+
     /// <summary>LVM's way: repair into a spare, check the spare, swap, keep the original.</summary>
     private void RepairMetadata(PoolRecord record, IOperationHost host)
     {
@@ -423,36 +470,18 @@ public sealed partial class PoolHealthService
         {
             pools.Disable(record.Name, deactivateVolumes: true, host);
         }
-        var spare = record.MetadataPath + ".repaired";
-        var kept = $"{record.MetadataPath}.damaged-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
         using (var input = OpenReadOnly(record.MetadataPath))
         {
-            using (var stream = DurableFile.OpenPrivate(spare, FileMode.Create))
+            ReplaceMetadata(record, ".repaired", new FileInfo(record.MetadataPath).Length, "damaged", host, output =>
             {
-                stream.SetLength(new FileInfo(record.MetadataPath).Length);
-            }
-            using var output = LoopDevices.Attach(spare);
-            host.Verbose($"thin_repair -i {input.Path} -o {output.Device.Path}");
-            var repair = ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output.Device.Path });
-            if (repair.ExitCode != 0)
-            {
-                File.Delete(spare);
-                throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                    $"thin_repair could not repair the metadata of pool '{record.Name}' (exit {repair.ExitCode}): {repair.Error.Trim()}. The original is untouched.", record.Name);
-            }
-            var check = ExternalTool.Run("thin_check", new[] { output.Device.Path });
-            if (check.ExitCode != 0)
-            {
-                File.Delete(spare);
-                throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                    $"The repaired metadata of pool '{record.Name}' still fails thin_check: {check.Error.Trim()}. The original is untouched.", record.Name);
-            }
+                host.Verbose($"thin_repair -i {input.Path} -o {output}");
+                return ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output });
+            }, failed => failed.Program == "thin_check"
+                ? new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                    $"The repaired metadata of pool '{record.Name}' still fails thin_check: {failed.Error.Trim()}. The original is untouched.", record.Name)
+                : new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                    $"thin_repair could not repair the metadata of pool '{record.Name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. The original is untouched.", record.Name));
         }
-        host.Verbose($"rename {record.MetadataPath} to {kept}");
-        File.Move(record.MetadataPath, kept);
-        File.Move(spare, record.MetadataPath);
-        DurableFile.SyncFolder(Path.GetDirectoryName(record.MetadataPath)!);
-        host.Warning($"The damaged metadata of pool '{record.Name}' is kept as {kept}.");
         pools.Enable(record.Name, host);
         foreach (var volume in wereActive)
         {

@@ -400,7 +400,7 @@ public sealed class PoolService
         }
         using var poolLock = Registry.LockPool(name);
         FaultInjection.Begin("pool-disable");
-        ResumeIfLeftSuspended(record, host);
+        ResumeIfLeftSuspended(record.DeviceName, host);
         Deactivate(record, deactivateVolumes, host);
         return true;
     }
@@ -627,7 +627,7 @@ public sealed class PoolService
 
         using var poolLock = Registry.LockPool(name);
         FaultInjection.Begin("pool-resize");
-        ResumeIfLeftSuspended(record, host);
+        ResumeIfLeftSuspended(record.DeviceName, host);
         host.Progress($"Resizing thin pool '{name}'", "growing the backing storage", 20);
         if (record.Backing == PoolBacking.Loop)
         {
@@ -678,13 +678,17 @@ public sealed class PoolService
         }
     }
 
-    /// <summary>Only a command holding the pool's lock suspends the pool: a suspended pool under our lock was left by a killed one.</summary>
-    private void ResumeIfLeftSuspended(PoolRecord record, IOperationHost host)
+    /// <summary>
+    /// Only a command holding the pool's lock suspends the pool or its devices: one found suspended
+    /// under that lock was left by a killed command, and is resumed. <paramref name="info"/> is the
+    /// device's state when the caller has it already.
+    /// </summary>
+    internal void ResumeIfLeftSuspended(string deviceName, IOperationHost host, DeviceInfo? info = null)
     {
-        if (dm.GetInfo(record.DeviceName) is { Suspended: true })
+        if ((info ?? dm.GetInfo(deviceName)) is { Suspended: true })
         {
-            host.Warning($"Resuming {record.DevicePath}, left suspended by an interrupted command.");
-            dm.Resume(record.DeviceName);
+            host.Warning($"Resuming /dev/mapper/{deviceName}, left suspended by an interrupted command.");
+            dm.Resume(deviceName);
         }
     }
 
@@ -718,7 +722,7 @@ public sealed class PoolService
         using (var poolLock = Registry.LockPool(name))
         {
             FaultInjection.Begin("pool-remove");
-            ResumeIfLeftSuspended(record, host);
+            ResumeIfLeftSuspended(record.DeviceName, host);
             Deactivate(record, deactivateVolumes, host);
             FaultInjection.Step("deactivated");
             if (deleteBackingFiles && record.Backing == PoolBacking.Loop)

@@ -61,12 +61,7 @@ public sealed class VolumeService
                 throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
                     $"Pool '{pool}' is not active; Enable-ThinPool '{pool}' first.", pool);
             }
-            if (info.Suspended)
-            {
-                // Only a command holding this lock suspends the pool: this one was left by a killed resize.
-                host.Warning($"Resuming {record.DevicePath}, left suspended by an interrupted command.");
-                dm.Resume(record.DeviceName);
-            }
+            pools.ResumeIfLeftSuspended(record.DeviceName, host, info);
             var session = new Session(record, new VolumeStore(pools.Registry, pool), poolLock, info.Device);
             Recover(session, host);
             FinishDeferredDeletions(session, host);
@@ -672,12 +667,7 @@ public sealed class VolumeService
         using var session = Open(pool, host);
         FaultInjection.Begin("resize");
         var record = session.Store.Find(name) ?? throw VolumeNotFound(pool, name);
-        if (dm.GetInfo(deviceName) is { Suspended: true })
-        {
-            // Only a command holding the pool's lock suspends its devices: this one was left by a killed one.
-            host.Warning($"Resuming /dev/mapper/{deviceName}, left suspended by an interrupted command.");
-            dm.Resume(deviceName);
-        }
+        pools.ResumeIfLeftSuspended(deviceName, host);
         if (size < record.Size)
         {
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
