@@ -31,7 +31,9 @@ param(
     # Seconds the guest may run before it is killed and counted as failed.
     [int] $GuestTimeout = 1800,
     # GuestTest: run only these Pester kernel test files (and no xunit kernel tests), for a quick loop.
-    [string[]] $KernelTestPath
+    [string[]] $KernelTestPath,
+    # GuestTest with -KernelTestPath: also run the xunit kernel tests this filter selects (dotnet test --filter).
+    [string] $KernelTestFilter
 )
 
 $ErrorActionPreference = 'Stop'
@@ -218,7 +220,7 @@ exit `$status
 function Invoke-GuestTest {
     # Everything kernel-side; the long matrices run a representative part (the Reliability task runs them whole).
     $paths = if ($KernelTestPath) { $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path } } else { @("$Root/tests/Pester/Kernel") }
-    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $(if ($KernelTestPath) { '-' } else { '' }) -PesterPath $paths `
+    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $(if ($KernelTestFilter) { $KernelTestFilter } elseif ($KernelTestPath) { '-' } else { '' }) -PesterPath $paths `
         -Environment @{ DMPS_LOAD_PER_PROCESS = '5' }
     Copy-Item (Join-Path $Results 'kernel-console.log') (Join-Path $Results 'guest-console.log') -ErrorAction SilentlyContinue
     # A guest that never reported is a failure of its own, counted in the summary.

@@ -1,4 +1,5 @@
 using DmPowerShell;
+using DmPowerShell.Health;
 using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 using DmPowerShell.Volumes;
@@ -6,6 +7,7 @@ using DmPowerShell.Volumes;
 // Usage: driver <state root> create <pool> <name> <bytes> | snapshot <pool> <origin> <name>... | remove <pool> <name>
 //        | resize <pool> <name> <bytes> | pool-create <pool> <data bytes> <metadata bytes> | pool-enable <pool>
 //        | pool-disable <pool> | pool-resize <pool> <data bytes> <metadata bytes> | pool-remove <pool>
+//        | export <pool> <folder> | restore <pool> <folder> | repair <pool>
 // Exit 0 on success, 1 with the error on stderr. DMPS_FAULT_STEP makes it kill itself mid-way.
 if (args.Length < 3)
 {
@@ -46,6 +48,15 @@ try
             break;
         case "pool-remove":
             pools.Remove(args[2], deactivateVolumes: true, deleteBackingFiles: false, host);
+            break;
+        case "export":
+            new PoolBackupService(pools).Export(args[2], args[3], host);
+            break;
+        case "restore":
+            new PoolBackupService(pools).Restore(args[2], args[3], host);
+            break;
+        case "repair":
+            new PoolHealthService(pools).Repair(args[2], deleteUnrecorded: false, host);
             break;
         default:
             Console.Error.WriteLine($"unknown operation {args[1]}");

@@ -138,6 +138,35 @@ public static class KernelLane
         return Run("thin_check", loop.Device.Path);
     }
 
+    /// <summary>
+    /// Sets the needs_check flag in the superblock of pool metadata at rest, as the kernel does when
+    /// it finds the metadata inconsistent: the pool then comes up read-only, reporting needs_check.
+    /// The superblock (block 0) holds csum, flags, ...; csum is crc32c over bytes 4..4095, xor 160774.
+    /// </summary>
+    public static void SetNeedsCheck(string metadataFile)
+    {
+        using var stream = new FileStream(metadataFile, FileMode.Open, FileAccess.ReadWrite);
+        var block = new byte[4096];
+        stream.ReadExactly(block);
+        Assert.True(BitConverter.ToUInt32(block, 0) == SuperblockChecksum(block), "the superblock checksum is not what the kernel computes");
+        BitConverter.GetBytes(BitConverter.ToUInt32(block, 4) | 1).CopyTo(block, 4);
+        BitConverter.GetBytes(SuperblockChecksum(block)).CopyTo(block, 0);
+        stream.Position = 0;
+        stream.Write(block);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static uint SuperblockChecksum(byte[] block)
+    {
+        var crc = ~0u;
+        foreach (var b in block.AsSpan(4))
+        {
+            crc ^= b;
+            for (var bit = 0; bit < 8; bit++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+        }
+        return crc ^ 160774u;
+    }
+
     /// <summary>The number of SysV semaphore sets on the system.</summary>
     public static int SemaphoreSets() => File.ReadAllLines("/proc/sysvipc/sem").Length - 1;
 }

@@ -26,6 +26,9 @@ public sealed class PoolCrashTests
         { "pool-resize", "suspended" }, { "pool-resize", "resumed" }, { "pool-resize", "record-written" },
         { "pool-remove", "volumes-removed" }, { "pool-remove", "device-removed" }, { "pool-remove", "deactivated" }, { "pool-remove", "record-deleted" },
         { "resize", "table-loaded" }, { "resize", "suspended" }, { "resize", "resumed" }, { "resize", "record-written" },
+        { "export", "snapshot-reserved" }, { "export", "metadata-written" },
+        { "repair-metadata", "pool-offline" }, { "repair-metadata", "spare-written" }, { "repair-metadata", "swapped" },
+        { "restore", "spare-written" }, { "restore", "swapped" }, { "restore", "records-replaced" },
     };
 
     private const long MiB = 1L << 20;
@@ -51,9 +54,23 @@ public sealed class PoolCrashTests
             KernelLane.WritePattern(other.DevicePath, 2);
             var baseHash = KernelLane.Hash(baseVolume.DevicePath);
             var otherHash = KernelLane.Hash(other.DevicePath);
-            if (operation == "pool-enable")
+            var backup = Path.Combine(root, "backup");
+            switch (operation)
             {
-                pools.Disable("pcrash", deactivateVolumes: true, host);
+                case "pool-enable":
+                    pools.Disable("pcrash", deactivateVolumes: true, host);
+                    break;
+                case "repair-metadata":
+                    // The kernel's own verdict, persisted: the pool comes back read-only with needs_check.
+                    pools.Disable("pcrash", deactivateVolumes: true, host);
+                    KernelLane.SetNeedsCheck(crash.MetadataPath);
+                    pools.Enable("pcrash", host);
+                    Assert.Contains(new PoolHealthService(pools).Test("pcrash"), p => p.Kind == ProblemKind.NeedsCheck);
+                    break;
+                case "restore":
+                    new PoolBackupService(pools).Export("pcrash", backup, host);
+                    pools.Disable("pcrash", deactivateVolumes: true, host);
+                    break;
             }
 
             var arguments = operation switch
@@ -63,6 +80,9 @@ public sealed class PoolCrashTests
                 "pool-disable" => new[] { "pool-disable", "pcrash" },
                 "pool-resize" => new[] { "pool-resize", "pcrash", (512 * MiB).ToString(), (16 * MiB).ToString() },
                 "pool-remove" => new[] { "pool-remove", "pvictim" },
+                "export" => new[] { "export", "pcrash", backup },
+                "repair-metadata" => new[] { "repair", "pcrash" },
+                "restore" => new[] { "restore", "pcrash", backup },
                 _ => new[] { "resize", "pcrash", "base", (32 * MiB).ToString() },
             };
             var (exitCode, output) = CrashConsistencyTests.RunDriver(root, $"{operation}:{step}", arguments);
@@ -104,6 +124,18 @@ public sealed class PoolCrashTests
                     Assert.Null(DeviceMapperClient.Shared.GetInfo("pvictim-v"));
                     Assert.True(File.Exists(victim.DataPath) && File.Exists(victim.MetadataPath), "the files are kept");
                     break;
+                case "export":
+                    Assert.Equal(2, new PoolBackupService(pools).Export("pcrash", backup, host)!.Volumes);
+                    Assert.Null(ThinPoolStatus.Parse(DeviceMapperClient.Shared.GetStatus("pcrash").Single().Parameters).HeldMetadataRoot);
+                    break;
+                case "repair-metadata":
+                    new PoolHealthService(pools).Repair("pcrash", deleteUnrecorded: false, host);
+                    Assert.False(ThinPoolStatus.Parse(DeviceMapperClient.Shared.GetStatus("pcrash").Single().Parameters).NeedsCheck ?? false);
+                    break;
+                case "restore":
+                    new PoolBackupService(pools).Restore("pcrash", backup, host);
+                    pools.Enable("pcrash", host);
+                    break;
                 default:
                     volumes.Resize("pcrash", "base", 32 * MiB, growFileSystem: false, host);
                     Assert.Equal((ulong)(32 * MiB / 512), DeviceMapperClient.Shared.GetTable("pcrash-base").Single().LengthSectors);
@@ -116,6 +148,11 @@ public sealed class PoolCrashTests
             {
                 Assert.DoesNotContain(health.Test(pool.Name), p => p.Kind != ProblemKind.Inactive);
                 Assert.False(DeviceMapperClient.Shared.GetInfo(pool.DeviceName) is { Suspended: true }, $"pool {pool.Name} is left suspended");
+            }
+            // Volumes an operation took offline come back with one command; their data is intact.
+            foreach (var name in new[] { "base", "other" })
+            {
+                if (!volumes.Get("pcrash", name).Active) volumes.Enable("pcrash", name, readOnly: false, host);
             }
             Assert.False(DeviceMapperClient.Shared.GetInfo("pcrash-base")!.Suspended);
             Assert.Equal(baseHash, KernelLane.Hash(baseVolume.DevicePath));

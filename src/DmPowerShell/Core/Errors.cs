@@ -61,7 +61,7 @@ public static class ErrorIds
     public const string PoolUnhealthy = "PoolUnhealthy";
     public const string RecordCorrupt = "RecordCorrupt";
     public const string MetadataUnreadable = "MetadataUnreadable";
-    public const string RepairNotSupported = "RepairNotSupported";
+    public const string SpareDeviceRequired = "SpareDeviceRequired";
     public const string BackupNotFound = "BackupNotFound";
     public const string PoolActive = "PoolActive";
     public const string PoolNotOwned = "PoolNotOwned";

@@ -23,6 +23,12 @@ BeforeAll {
     Invoke-Tool dmsetup @('suspend', 'ro') | Out-Null
     Invoke-Tool dmsetup @('load', 'ro', '--table', $table) | Out-Null
     Invoke-Tool dmsetup @('resume', 'ro') | Out-Null
+    # A pool the kernel flagged needs_check: the flag set in its superblock at rest; it comes up read-only.
+    $nc = New-ThinPool -Name nc -DataSize 256MB -MetadataSize 8MB
+    $null = $nc | New-ThinVolume -Name nv -Size 32MB -Inactive
+    Disable-ThinPool nc
+    Set-NeedsCheckFlag $nc.MetadataPath
+    Enable-ThinPool nc
     # A full pool: error_if_no_space, no minimum, written past its data space.
     $full = New-ThinPool -Name full -DataSize 64MB -MetadataSize 8MB -NoSpacePolicy Error -MinimumFreeSpacePercent 0 | New-ThinVolume -Name fill -Size 128MB
     & dd if=/dev/zero "of=$($full.DevicePath)" bs=1M count=100 oflag=direct status=none 2>$null
@@ -63,6 +69,7 @@ AfterAll {
     Invoke-Tool losetup @('-d', $script:blankLoop, $script:fsLoop) -AllowFailure | Out-Null
     Invoke-Tool dmsetup @('remove', 'foreign') -AllowFailure | Out-Null
     Invoke-Tool dmsetup @('remove', 'other-dev') -AllowFailure | Out-Null
+    $null = Repair-ThinPool nc -WarningAction SilentlyContinue   # what its user would do: thin_repair clears needs_check
     Remove-Item Env:DMPS_STATE_ROOT
     Assert-CleanMetadata -StateRoot $script:root
     Remove-Item -Recurse -Force $script:scratch -ErrorAction SilentlyContinue
@@ -160,6 +167,9 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Case = 'resize an inactive pool'; Id = 'PoolInactive'; Category = 'InvalidOperation'; Command = { Resize-ThinPool cold -DataSize 512MB } }
         @{ Case = 'volume in a read-only pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinVolume -Pool ro -Name v -Size 1GB } }
         @{ Case = 'snapshot in a read-only pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinSnapshot -Pool ro -Origin rv -Name s } }
+        @{ Case = 'volume in a needs_check pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinVolume -Pool nc -Name v -Size 1GB } }
+        @{ Case = 'snapshot in a needs_check pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinSnapshot -Pool nc -Origin nv -Name s } }
+        @{ Case = 'spare device for a loop-backed pool'; Id = 'InvalidSetting'; Category = 'InvalidArgument'; Command = { Repair-ThinPool nc -SpareDevice $script:blankLoop } }
         @{ Case = 'volume in an out-of-data-space pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinVolume -Pool full -Name v -Size 1GB } }
         @{ Case = 'snapshot in an out-of-data-space pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinSnapshot -Pool full -Origin fill -Name s } }
     ) {

@@ -150,4 +150,90 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         try { Repair-ThinPool nosuch -StateRoot $root -ErrorAction Stop } catch { $caught = $_ }
         $caught.FullyQualifiedErrorId | Should -BeLike 'PoolNotFound,*'
     }
+
+    It 'repairs a pool the kernel flagged needs_check: read-only until then, writable and whole after' {
+        Disable-ThinPool web -DeactivateVolumes -StateRoot $root
+        Set-NeedsCheckFlag $pool.MetadataPath
+        (Test-ThinPool web -StateRoot $root).Kind | Should -Contain 'NeedsCheck'   # read from the superblock at rest
+        Enable-ThinPool web -StateRoot $root
+        $status = Get-PoolStatus web -StateRoot $root
+        $status.NeedsCheck | Should -BeTrue
+        $status.Mode | Should -Be 'ReadOnly'
+        (Test-ThinPool web -StateRoot $root).Kind | Should -Contain 'NeedsCheck'
+        $plan = Repair-ThinPool web -WhatIf -StateRoot $root 6>&1 | Out-String
+        $plan | Should -Match 'thin_repair'
+        (Get-PoolStatus web -StateRoot $root).NeedsCheck | Should -BeTrue   # -WhatIf changed nothing
+
+        Enable-ThinVolume -Pool web -Name base -StateRoot $root
+        $repairs = Repair-ThinPool web -StateRoot $root -WarningAction SilentlyContinue
+        ($repairs | Where-Object Kind -eq 'NeedsCheck').Done | Should -BeTrue
+        $status = Get-PoolStatus web -StateRoot $root
+        $status.NeedsCheck | Should -BeFalse
+        $status.Mode | Should -Be 'ReadWrite'
+        (Get-ThinVolume -Pool web -Name base -StateRoot $root).Active | Should -BeTrue   # brought back as it was
+        Get-DeviceHash $base.DevicePath | Should -Be $hashes.base
+        Test-Path (Join-Path $root 'pools/web/repair.json') | Should -BeFalse
+        (New-ThinVolume -Pool web -Name fresh -Size 8MB -StateRoot $root).Active | Should -BeTrue
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+    }
+
+    It 'records the size of a live table that disagrees with its record' {
+        $table = (Get-DmTable web-base) -split ' '
+        $table[1] = "$([long]$table[1] * 2)"
+        Invoke-Tool dmsetup @('suspend', 'web-base') | Out-Null
+        Invoke-Tool dmsetup @('load', 'web-base', '--table', ($table -join ' ')) | Out-Null
+        Invoke-Tool dmsetup @('resume', 'web-base') | Out-Null
+        $problem = Test-ThinPool web -StateRoot $root
+        $problem.Kind | Should -Be 'SizeMismatch'
+        $problem.Name | Should -Be 'base'
+        $null = Repair-ThinPool web -StateRoot $root
+        (Get-ThinVolume -Pool web -Name base -StateRoot $root).Size | Should -Be 128MB
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+    }
+
+    It 'releases a metadata snapshot that an interrupted command left held' {
+        Invoke-Tool dmsetup @('message', 'web', '0', 'reserve_metadata_snap') | Out-Null
+        (Get-DmStatus web) -split ' ' | Select-Object -Index 6 | Should -Not -Be '-'
+        $backup = Export-ThinPool web -Path (Join-Path $root 'held') -StateRoot $root
+        $backup.Volumes | Should -Be 3
+        (Get-DmStatus web) -split ' ' | Select-Object -Index 6 | Should -Be '-'
+        Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
+    }
+
+    It 'repairs the metadata of a pool on block devices into a spare device, leaving the damaged one as it was' {
+        $files = 'data', 'meta', 'spare' | ForEach-Object { Join-Path $root "direct-$_" }
+        & truncate -s 256M $files[0]; & truncate -s 8M $files[1], $files[2]
+        $loops = $files | ForEach-Object { (Invoke-Tool losetup @('-f', '--show', $_)).Trim() }
+        try {
+            $direct = New-ThinPool -Name direct -DataDevice $loops[0] -MetadataDevice $loops[1] -StateRoot $root
+            $volume = $direct | New-ThinVolume -Name dv -Size 32MB
+            Write-Pattern $volume.DevicePath 9
+            $hash = Get-DeviceHash $volume.DevicePath
+            Disable-ThinPool direct -DeactivateVolumes -StateRoot $root
+            Set-NeedsCheckFlag $loops[1]
+            Enable-ThinPool direct -StateRoot $root
+            (Get-PoolStatus direct -StateRoot $root).NeedsCheck | Should -BeTrue
+
+            { Repair-ThinPool direct -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'SpareDeviceRequired,*'
+            { Repair-ThinPool direct -SpareDevice $loops[0] -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'SameDataAndMetadataDevice,*'
+            (Get-PoolStatus direct -StateRoot $root).NeedsCheck | Should -BeTrue   # refused before anything changed
+
+            $null = Repair-ThinPool direct -SpareDevice $loops[2] -StateRoot $root -WarningVariable warnings -WarningAction SilentlyContinue
+            $warnings | Should -Match ([regex]::Escape($loops[1]))
+            $pool2 = Get-ThinPool direct -StateRoot $root
+            $pool2.MetadataPath | Should -Be $loops[2]
+            (Get-PoolStatus direct -StateRoot $root).NeedsCheck | Should -BeFalse
+            $table = (Get-DmTable direct) -split ' '
+            $table[3] | Should -Be ((Invoke-Tool lsblk @('-dno', 'MAJ:MIN', $loops[2])).Trim())
+            Enable-ThinVolume -Pool direct -Name dv -StateRoot $root -ErrorAction SilentlyContinue
+            Get-DeviceHash $volume.DevicePath | Should -Be $hash
+            Test-ThinPool direct -StateRoot $root | Should -BeNullOrEmpty
+            Remove-ThinPool direct -Force -StateRoot $root
+            Test-ThinMetadata $loops[2] | Should -BeNullOrEmpty
+        }
+        finally {
+            Remove-ThinPool direct -Force -StateRoot $root -ErrorAction SilentlyContinue
+            Invoke-Tool losetup (@('-d') + $loops) -AllowFailure | Out-Null
+        }
+    }
 }

@@ -92,4 +92,27 @@ function Get-DeviceHash([string] $Device, [int] $Bytes = 4MB) {
     finally { $stream.Dispose() }
 }
 
-Export-ModuleMember -Function Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles
+function Set-NeedsCheckFlag([string] $MetadataPath) {
+    # Sets needs_check in the superblock of metadata at rest, as the kernel does when it finds the
+    # metadata inconsistent (the pool comes up read-only). Block 0 is csum, flags, ...; csum is
+    # crc32c over bytes 4..4095, xor 160774 (dm-thin-metadata's SUPERBLOCK_CSUM_XOR).
+    $stream = [IO.File]::Open($MetadataPath, 'Open', 'ReadWrite')
+    try {
+        $block = [byte[]]::new(4096); $stream.ReadExactly($block, 0, 4096)
+        $checksum = {
+            $crc = [uint32]::MaxValue
+            for ($i = 4; $i -lt 4096; $i++) {
+                $crc = $crc -bxor $block[$i]
+                for ($bit = 0; $bit -lt 8; $bit++) { $crc = if ($crc -band 1) { ($crc -shr 1) -bxor 0x82F63B78u } else { $crc -shr 1 } }
+            }
+            [uint32]($crc -bxor 160774)
+        }
+        if ([BitConverter]::ToUInt32($block, 0) -ne (& $checksum)) { throw "the superblock checksum of $MetadataPath is not what the kernel computes" }
+        [BitConverter]::GetBytes([uint32]([BitConverter]::ToUInt32($block, 4) -bor 1)).CopyTo($block, 4)
+        [BitConverter]::GetBytes((& $checksum)).CopyTo($block, 0)
+        $stream.Position = 0; $stream.Write($block, 0, 4096); $stream.Flush($true)
+    }
+    finally { $stream.Dispose() }
+}
+
+Export-ModuleMember -Function Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles

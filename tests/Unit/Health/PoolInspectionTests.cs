@@ -26,6 +26,8 @@ public sealed class PoolInspectionTests
         Name = "web", Id = "abc", State = RecordState.Ready, DataPath = "/d", MetadataPath = "/m", BlockSize = 65536, MinimumFreeSpacePercent = 10,
     };
 
+    private const ulong GiBSectors = (1UL << 30) / 512;
+
     private static VolumeRecord Volume(string name, uint id, bool active = true) => new() { Name = name, ThinId = id, Size = 1 << 30, Active = active };
 
     private static ThinPoolStatus Status(string text = "5 100/1000 200/16384 - rw discard_passdown queue_if_no_space - 1024") => ThinPoolStatus.Parse(text);
@@ -49,7 +51,7 @@ public sealed class PoolInspectionTests
         {
             Pool = Pool(), Active = true, Status = Status(),
             Records = new[] { Volume("base", 1), Volume("layer1", 2), Volume("ctr", 7, active: false) },
-            LiveDevices = new[] { new LiveThinDevice("web-base", "DMPS-abc-1", 1, "base", 100), new LiveThinDevice("web-layer1", "DMPS-abc-2", 2, "layer1", 100) },
+            LiveDevices = new[] { new LiveThinDevice("web-base", "DMPS-abc-1", 1, "base", GiBSectors), new LiveThinDevice("web-layer1", "DMPS-abc-2", 2, "layer1", GiBSectors) },
             Metadata = PoolMetadata.ParseXml(Dump),
         };
         Assert.Empty(PoolInspection.Compare(views));
@@ -76,6 +78,7 @@ public sealed class PoolInspectionTests
         Assert.Contains(problems, p => p.Kind == ProblemKind.MissingThinId && p.Name == "ghost");
         Assert.Contains(problems, p => p.Kind == ProblemKind.UnrecordedDevice && p.Name == "web-dead");
         Assert.Contains(problems, p => p.Kind == ProblemKind.StaleActiveState && p.Name == "base");
+        Assert.Contains(problems, p => p.Kind == ProblemKind.SizeMismatch && p.Name == "base" && p.Description.Contains("50 KiB", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -107,5 +110,14 @@ public sealed class PoolInspectionTests
         Assert.Equal(12u, Naming.ThinIdFromUuid("abc", "DMPS-abc-12"));
         Assert.Null(Naming.ThinIdFromUuid("abc", "DMPS-abc-pool"));
         Assert.Null(Naming.ThinIdFromUuid("abc", "LVM-xyz"));
+    }
+
+    [Fact]
+    public void An_inactive_pool_flagged_needs_check_and_an_interrupted_repair_are_reported()
+    {
+        var views = new PoolViews { Pool = Pool(), Active = false, Records = Array.Empty<VolumeRecord>(), NeedsCheckAtRest = true, InterruptedRepair = new[] { "base" } };
+        var problems = PoolInspection.Compare(views);
+        Assert.Contains(problems, p => p.Kind == ProblemKind.NeedsCheck && p.Repairable);
+        Assert.Contains(problems, p => p.Kind == ProblemKind.UnfinishedRepair && p.Description.Contains("'base'", StringComparison.Ordinal));
     }
 }

@@ -15,16 +15,20 @@ public sealed class RepairThinPoolCommand : PoolCmdlet
     [Parameter]
     public SwitchParameter DeleteUnrecorded { get; set; }
 
-    /// <summary>Skip the second confirmation before -DeleteUnrecorded destroys data.</summary>
+    /// <summary>Skip the second confirmation before -DeleteUnrecorded destroys data; overwrite a spare device that carries a signature.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>For a pool on block devices: the free block device that receives the repaired metadata.</summary>
+    [Parameter]
+    public string? SpareDevice { get; set; }
 
     protected override void ProcessRecord()
     {
         SkipExtraConfirmation = Force;
         foreach (var name in TargetPools)
         {
-            Try(name, () => WriteObject(new PoolHealthService(Pools).Repair(name, DeleteUnrecorded, OperationHost), enumerateCollection: true));
+            Try(name, () => WriteObject(new PoolHealthService(Pools).Repair(name, DeleteUnrecorded, OperationHost, SpareDevice, Force), enumerateCollection: true));
         }
     }
 }

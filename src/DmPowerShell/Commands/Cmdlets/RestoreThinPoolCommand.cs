@@ -20,9 +20,13 @@ public sealed class RestoreThinPoolCommand : DmCmdlet
     [Parameter(Mandatory = true, Position = 1)]
     public string Path { get; set; } = "";
 
-    /// <summary>Skip the confirmation (the change itself is the same).</summary>
+    /// <summary>Skip the confirmation (the change itself is the same); overwrite a spare device that carries a signature.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>For a pool on block devices: the free block device that receives the restored metadata.</summary>
+    [Parameter]
+    public string? SpareDevice { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -30,7 +34,7 @@ public sealed class RestoreThinPoolCommand : DmCmdlet
         var folder = GetUnresolvedProviderPathFromPSPath(Path);
         Try(Name, () =>
         {
-            if (new PoolBackupService(Pools).Restore(Name, folder, OperationHost) is { } backup)
+            if (new PoolBackupService(Pools).Restore(Name, folder, OperationHost, SpareDevice, Force) is { } backup)
             {
                 WriteObject(backup);
             }

@@ -64,6 +64,7 @@ public sealed class PoolBackupService
         {
             return null;
         }
+        FaultInjection.Begin("export");
         DurableFile.CreateFolder(folder);
         using var poolLock = pools.Registry.LockPool(name);
         var store = new VolumeStore(pools.Registry, name);
@@ -80,6 +81,7 @@ public sealed class PoolBackupService
         var metadata = PoolMetadata.ParseXml(xml);
         host.Verbose($"write {metadataFile}");
         DurableFile.Write(metadataFile, System.Text.Encoding.UTF8.GetBytes(xml));
+        FaultInjection.Step("metadata-written");
         var export = new RegistryExport
         {
             Pool = record,
@@ -101,7 +103,7 @@ public sealed class PoolBackupService
     /// Restores an inactive loop-backed pool's metadata and registry from an export. Data written
     /// since the export is lost to the restored metadata: this is for metadata that is gone or damaged.
     /// </summary>
-    public PoolBackup? Restore(string name, string folder, IOperationHost host)
+    public PoolBackup? Restore(string name, string folder, IOperationHost host, string? spareDevice = null, bool force = false)
     {
         var registryFile = RegistryFileIn(folder, name);
         var metadataFile = MetadataFileIn(folder, name);
@@ -115,26 +117,24 @@ public sealed class PoolBackupService
         var export = JsonSerializer.Deserialize<RegistryExport>(File.ReadAllBytes(registryFile), PoolRegistry.Json)
             ?? throw new DmPowerShellException(ErrorIds.RecordCorrupt, ErrorKind.InvalidState, $"{registryFile} is empty.", registryFile);
         var record = pools.Registry.FindPool(name) ?? export.Pool;
-        if (record.Backing != PoolBacking.Loop)
-        {
-            throw new DmPowerShellException(ErrorIds.RepairNotSupported, ErrorKind.NotSupported,
-                $"Pool '{name}' is on block devices: restore with thin_restore -i {metadataFile} -o <metadata device> by hand (the module restores loop-backed pools only).", name);
-        }
+        PoolHealthService.CheckSpareDevice(record, spareDevice, force);
         if (pools.IsActive(record))
         {
             throw new DmPowerShellException(ErrorIds.PoolActive, ErrorKind.InvalidState, $"Pool '{name}' is active; Disable-ThinPool '{name}' -DeactivateVolumes first, then restore.", name);
         }
-        var kept = $"{record.MetadataPath}.before-restore-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
         var plan = string.Join(Environment.NewLine,
-            $"create sparse file {record.MetadataPath}.restoring ({ByteSize.Format(record.MetadataSize)}); thin_restore -i {metadataFile} -o it; thin_check it",
-            File.Exists(record.MetadataPath) ? $"rename {record.MetadataPath} to {kept}" : $"({record.MetadataPath} is missing)",
-            $"rename the restored copy to {record.MetadataPath}",
+            record.Backing == PoolBacking.Direct
+                ? $"thin_restore -i {metadataFile} -o {spareDevice}; thin_check it; record it as the pool's metadata device ({record.MetadataPath} is kept as it is)"
+                : $"create sparse file {record.MetadataPath}.restoring ({ByteSize.Format(record.MetadataSize)}); thin_restore -i {metadataFile} -o it; thin_check it; "
+                  + (File.Exists(record.MetadataPath) ? $"keep {record.MetadataPath} as {record.MetadataPath}.before-restore-<time>; " : "")
+                  + $"rename the restored copy to {record.MetadataPath}",
             $"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId})",
             "data written since the export is not in the restored metadata");
         if (!host.ShouldProcess($"pool '{name}'", "Restore", plan))
         {
             return null;
         }
+        FaultInjection.Begin("restore");
         pools.Registry.EnsureWritableRoot();
         using (pools.Registry.LockRegistry())
         {
@@ -142,8 +142,10 @@ public sealed class PoolBackupService
         }
         using var poolLock = pools.Registry.LockPool(name);
         // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
-        var blocks = (File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize) / record.BlockSize;
-        PoolHealthService.ReplaceMetadata(record, ".restoring", record.MetadataSize, "before-restore", host, output =>
+        var dataBytes = BlockDevices.IsBlockDevice(record.DataPath) ? (long)BlockDevices.GetSize(record.DataPath)
+            : File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
+        var blocks = Math.Min(dataBytes, record.DataSize) / record.BlockSize;
+        PoolHealthService.ReplaceMetadata(pools.Registry, record, spareDevice, ".restoring", "before-restore", host, output =>
         {
             host.Verbose($"thin_restore -i {metadataFile} -o {output} (data blocks from the pool)");
             return ExternalTool.Run("thin_restore", new[]
@@ -159,6 +161,7 @@ public sealed class PoolBackupService
         store.ClearJournal();
         foreach (var volume in export.Volumes) store.Save(volume);
         if (export.NextId > store.NextId) store.SkipId(export.NextId - 1);
+        FaultInjection.Step("records-replaced");
         return new PoolBackup
         {
             Pool = name, MetadataFile = metadataFile, RegistryFile = registryFile,

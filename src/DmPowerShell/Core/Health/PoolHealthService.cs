@@ -45,11 +45,12 @@ public sealed partial class PoolHealthService
             PendingDeletions = store.PendingDeletions(),
             Journal = store.ReadJournal(),
             Active = active,
+            InterruptedRepair = ReadRepairMarker(record.Name),
         };
         if (!active)
         {
-            var (metadata, failure) = ReadAtRest(record);
-            return views with { Metadata = metadata, MetadataCheckFailure = failure };
+            var (metadata, failure, needsCheck) = ReadAtRest(record);
+            return views with { Metadata = metadata, MetadataCheckFailure = failure, NeedsCheckAtRest = needsCheck };
         }
         var status = ThinPoolStatus.Parse(dm.GetStatus(record.DeviceName, noFlush: true).Single().Parameters);
         var live = LiveDevices(record);
@@ -88,10 +89,18 @@ public sealed partial class PoolHealthService
         var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
         var metadataDevice = PoolService.BlockDeviceName(table.MetadataDevice) ?? throw new DmPowerShellException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
             $"The metadata device {table.MetadataDevice} of pool '{record.Name}' has no node in /dev.", record.Name);
+        // A held snapshot under the pool's lock is one a killed command of ours left: the kernel
+        // holds one at most, so it is released before taking ours.
+        if (ThinPoolStatus.Parse(dm.GetStatus(record.DeviceName, noFlush: true).Single().Parameters).HeldMetadataRoot is not null)
+        {
+            host?.Verbose($"message {record.DevicePath} 0 release_metadata_snap (left held by an interrupted command)");
+            dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
+        }
         host?.Verbose($"message {record.DevicePath} 0 reserve_metadata_snap");
         dm.SendMessage(record.DeviceName, PoolMessage.ReserveMetadataSnapshot());
         try
         {
+            FaultInjection.Step("snapshot-reserved");
             return read(metadataDevice);
         }
         finally
@@ -102,15 +111,27 @@ public sealed partial class PoolHealthService
     }
 
     /// <summary>An inactive pool's metadata, checked by thin_check and read by thin_dump through a read-only loop.</summary>
-    private static (PoolMetadata? Metadata, string? Failure) ReadAtRest(PoolRecord record)
+    private static (PoolMetadata? Metadata, string? Failure, bool NeedsCheck) ReadAtRest(PoolRecord record)
     {
         using var device = OpenReadOnly(record.MetadataPath);
         var check = ExternalTool.Run("thin_check", new[] { device.Path });
         if (check.ExitCode != 0)
         {
-            return (null, (check.Error + check.Output).Trim());
+            return (null, (check.Error + check.Output).Trim(), false);
         }
-        return (Dump(device.Path, metadataSnapshot: false, null), null);
+        return (Dump(device.Path, metadataSnapshot: false, null), null, NeedsCheckFlag(device.Path));
+    }
+
+    /// <summary>
+    /// The kernel's needs_check verdict persists in the superblock's flags (bit 0 of the word after
+    /// the checksum); thin_check accepts it, so an inactive pool's flag is read directly.
+    /// </summary>
+    private static bool NeedsCheckFlag(string device)
+    {
+        using var stream = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        Span<byte> head = stackalloc byte[8];
+        stream.ReadExactly(head);
+        return (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head[4..]) & 1) != 0;
     }
 
     /// <summary>thin_dump reads with O_DIRECT, which some file systems refuse: a file is read through a read-only loop device.</summary>
@@ -192,10 +213,38 @@ public sealed partial class PoolHealthService
     private static readonly ProblemKind[] MetadataProblems = { ProblemKind.MetadataDamaged, ProblemKind.NeedsCheck, ProblemKind.Failed };
 
     /// <summary>
+    /// Written before a metadata repair takes the pool offline, deleted once it is back: a repair
+    /// killed in between is finished by the next Repair-ThinPool, volumes included.
+    /// </summary>
+    private string RepairMarker(string pool) => Path.Combine(pools.Registry.PoolFolder(pool), "repair.json");
+
+    private IReadOnlyList<string>? ReadRepairMarker(string pool)
+    {
+        var marker = RepairMarker(pool);
+        return File.Exists(marker) ? System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllBytes(marker)) ?? Array.Empty<string>() : null;
+    }
+
+    /// <summary>Brings the pool and the volumes it had active back, then forgets the repair.</summary>
+    private void FinishRepair(PoolRecord record, IReadOnlyList<string> wereActive, IOperationHost host)
+    {
+        var volumes = new VolumeService(pools, dm);
+        if (!pools.IsActive(record)) pools.Enable(record.Name, host);
+        foreach (var volume in wereActive)
+        {
+            try
+            {
+                if (!volumes.Get(record.Name, volume).Active) volumes.Enable(record.Name, volume, readOnly: false, host);
+            }
+            catch (DmPowerShellException e) { host.Warning($"Volume '{volume}' could not be activated after the repair: {e.Message}"); }
+        }
+        DurableFile.Delete(RepairMarker(record.Name));
+    }
+
+    /// <summary>
     /// Fixes what Test-ThinPool finds, one permission per fix. A pool with no record but a live
     /// device of the module's (DMPS- UUID) gets its record rebuilt from the kernel first.
     /// </summary>
-    public IReadOnlyList<PoolRepair> Repair(string name, bool deleteUnrecorded, IOperationHost host)
+    public IReadOnlyList<PoolRepair> Repair(string name, bool deleteUnrecorded, IOperationHost host, string? spareDevice = null, bool force = false)
     {
         var done = new List<PoolRepair>();
         var record = pools.Registry.FindPool(name) ?? Rebuild(name, host, done);
@@ -203,16 +252,30 @@ public sealed partial class PoolHealthService
         {
             return done;
         }
+        if (spareDevice is not null) CheckSpareDevice(record, spareDevice, force);
         // One reading of the views serves the comparison and the fixes; a fix that changes them reads again.
         var views = Gather(record);
         var problems = PoolInspection.Compare(views);
+        // An interrupted repair is finished first when the metadata at rest is sound: the pool it
+        // brings back may then show the kernel's needs_check, which the metadata repair takes.
+        if (!problems.Any(p => MetadataProblems.Contains(p.Kind)) && problems.FirstOrDefault(p => p.Kind == ProblemKind.UnfinishedRepair) is { } interrupted)
+        {
+            var ok = host.ShouldProcess($"pool '{name}'", "Finish repair", interrupted.Repair!);
+            if (ok) FinishRepair(record, views.InterruptedRepair!, host);
+            done.Add(new PoolRepair(name, interrupted.Kind, null, null, interrupted.Repair!, ok));
+            if (!ok) return done;
+            views = Gather(record);
+            problems = PoolInspection.Compare(views);
+        }
         if (problems.FirstOrDefault(p => MetadataProblems.Contains(p.Kind)) is { } damaged)
         {
-            var action = $"take pool '{name}' offline, thin_repair its metadata into a spare file and use the repaired copy, keeping the original";
-            var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", RepairMetadataPlan(record));
-            if (ok) RepairMetadata(record, host);
+            var action = $"take pool '{name}' offline, thin_repair its metadata into a spare {(record.Backing == PoolBacking.Direct ? "device" : "file")} and use the repaired copy, keeping the original";
+            CheckSpareDevice(record, spareDevice, force);
+            var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", RepairMetadataPlan(record, spareDevice));
+            if (ok) RepairMetadata(record, spareDevice, force, host);
             done.Add(new PoolRepair(name, damaged.Kind, null, null, action, ok));
             if (!ok) return done;
+            record = pools.Require(name);
             views = Gather(record);
             problems = PoolInspection.Compare(views);
         }
@@ -228,7 +291,7 @@ public sealed partial class PoolHealthService
             }
         }
         var store = new VolumeStore(pools.Registry, name);
-        foreach (var problem in problems.Where(p => p.Repairable && !MetadataProblems.Contains(p.Kind) && p.Kind != ProblemKind.UnfinishedTransaction))
+        foreach (var problem in problems.Where(p => p.Repairable && !MetadataProblems.Contains(p.Kind) && p.Kind is not (ProblemKind.UnfinishedTransaction or ProblemKind.UnfinishedRepair)))
         {
             switch (problem.Kind)
             {
@@ -263,6 +326,19 @@ public sealed partial class PoolHealthService
                 case ProblemKind.StaleActiveState:
                     done.Add(FixActiveState(record, store, views, problem, host));
                     break;
+                case ProblemKind.SizeMismatch:
+                {
+                    var live = views.LiveDevices.First(d => d.ThinId == problem.ThinId);
+                    var size = (long)(live.LengthSectors * DmTarget.SectorSize);
+                    var ok = host.ShouldProcess($"record of volume '{problem.Name}'", "Update", $"write {store.RecordPath(problem.ThinId!.Value)}: size {ByteSize.Format(size)} (its live table)");
+                    if (ok)
+                    {
+                        using var poolLock = pools.Registry.LockPool(name);
+                        if (store.FindById(problem.ThinId.Value) is { } stale) store.Save(stale with { Size = size });
+                    }
+                    done.Add(new PoolRepair(name, problem.Kind, problem.ThinId, problem.Name, problem.Repair!, ok));
+                    break;
+                }
             }
         }
         return done;
@@ -412,67 +488,137 @@ public sealed partial class PoolHealthService
         return record;
     }
 
-    private string RepairMetadataPlan(PoolRecord record) => string.Join(Environment.NewLine,
+    private static string RepairMetadataPlan(PoolRecord record, string? spareDevice) => string.Join(Environment.NewLine, new[]
+    {
         $"deactivate the thin volumes of pool '{record.Name}' and the pool",
-        $"thin_check {record.MetadataPath} (through a read-only loop device)",
-        $"create sparse file {record.MetadataPath}.repaired ({ByteSize.Format(record.MetadataSize)})",
-        $"thin_repair -i {record.MetadataPath} -o {record.MetadataPath}.repaired",
-        $"thin_check {record.MetadataPath}.repaired",
-        $"rename {record.MetadataPath} to {record.MetadataPath}.damaged-<time>; rename the repaired copy to {record.MetadataPath}",
-        $"activate pool '{record.Name}' and the volumes recorded as active");
+        record.Backing == PoolBacking.Direct
+            ? $"thin_repair -i {record.MetadataPath} -o {spareDevice}; thin_check {spareDevice}"
+            : $"create sparse file {record.MetadataPath}.repaired ({ByteSize.Format(record.MetadataSize)}); thin_repair -i {record.MetadataPath} -o it (through loop devices); thin_check it",
+        record.Backing == PoolBacking.Direct
+            ? $"record {spareDevice} as the pool's metadata device; {record.MetadataPath} keeps the damaged metadata, unused"
+            : $"keep {record.MetadataPath} as {record.MetadataPath}.damaged-<time>; rename the repaired copy to {record.MetadataPath}",
+        $"activate pool '{record.Name}' and the volumes recorded as active",
+    });
+
+    /// <summary>
+    /// A pool on block devices has no room beside its metadata for a spare, so the caller names one
+    /// (LVM keeps a spare LV for this). It must be a free block device at least as large as the
+    /// metadata; loop-backed pools use a spare file and take no device.
+    /// </summary>
+    internal static void CheckSpareDevice(PoolRecord record, string? spareDevice, bool force)
+    {
+        if (record.Backing == PoolBacking.Loop)
+        {
+            if (spareDevice is not null)
+            {
+                throw new DmPowerShellException(ErrorIds.InvalidSetting, ErrorKind.InvalidArgument,
+                    $"Pool '{record.Name}' is loop-backed: its new metadata goes to a spare file beside {record.MetadataPath}; -SpareDevice is for pools on block devices.", spareDevice);
+            }
+            return;
+        }
+        if (spareDevice is null)
+        {
+            throw new DmPowerShellException(ErrorIds.SpareDeviceRequired, ErrorKind.InvalidArgument,
+                $"Pool '{record.Name}' is on block devices: name a free block device of at least {ByteSize.Format(record.MetadataSize)} with -SpareDevice to receive the new metadata ({record.MetadataPath} is kept as it is).", record.Name);
+        }
+        if (!BlockDevices.IsBlockDevice(spareDevice))
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{spareDevice} is not a block device.", spareDevice);
+        }
+        var spare = BlockDevices.GetDeviceNumber(spareDevice);
+        foreach (var used in new[] { record.DataPath, record.MetadataPath })
+        {
+            if (BlockDevices.IsBlockDevice(used) && BlockDevices.GetDeviceNumber(used).Equals(spare))
+            {
+                throw new DmPowerShellException(ErrorIds.SameDevice, ErrorKind.InvalidArgument, $"{spareDevice} is already a device of pool '{record.Name}' ({used}); the spare must be another one.", spareDevice);
+            }
+        }
+        if (DeviceUsage.WhyBusy(spareDevice) is { } busy)
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"Refusing to use {spareDevice} as a spare: {busy}.", spareDevice);
+        }
+        if ((long)BlockDevices.GetSize(spareDevice) < record.MetadataSize)
+        {
+            throw new DmPowerShellException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"{spareDevice} ({ByteSize.Format((long)BlockDevices.GetSize(spareDevice))}) is smaller than the metadata of pool '{record.Name}' ({ByteSize.Format(record.MetadataSize)}).", spareDevice);
+        }
+        if (!force && DeviceUsage.Signature(spareDevice) is { } signature)
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceHasSignature, ErrorKind.InvalidArgument,
+                $"{spareDevice} carries {signature}. It would be overwritten: check it is the right device, then add -Force.", spareDevice);
+        }
+    }
 
     /// <summary>
     /// LVM's way of replacing a pool's metadata (repair, restore): <paramref name="write"/> fills a
-    /// spare file through a loop device, thin_check checks it, and only then does it replace the
-    /// metadata file, whose previous content is kept beside it as metadata.&lt;kept&gt;-&lt;time&gt;.
-    /// On failure the spare is deleted and nothing else has changed.
+    /// spare, thin_check checks it, and only then does the pool take it. A loop-backed pool's spare
+    /// is a file beside the metadata file, renamed over it, the previous content kept as
+    /// metadata.&lt;kept&gt;-&lt;time&gt;; a pool on block devices records the spare device as its metadata
+    /// device and leaves the old one untouched. On failure nothing else has changed. Returns the
+    /// record as it now is.
     /// </summary>
-    internal static void ReplaceMetadata(PoolRecord record, string spareSuffix, long size, string kept, IOperationHost host,
+    internal static PoolRecord ReplaceMetadata(PoolRegistry registry, PoolRecord record, string? spareDevice, string spareSuffix, string kept, IOperationHost host,
         Func<string, ToolResult> write, Func<ToolResult, DmPowerShellException> failure)
     {
+        ToolResult WriteAndCheck(string device)
+        {
+            var result = write(device);
+            return result.ExitCode == 0 ? ExternalTool.Run("thin_check", new[] { device }) : result;
+        }
+        var adjective = kept == "damaged" ? "damaged" : "previous";
+        if (record.Backing == PoolBacking.Direct)
+        {
+            var result = WriteAndCheck(spareDevice!);
+            if (result.ExitCode != 0) throw failure(result);
+            FaultInjection.Step("spare-written");
+            var updated = record with { MetadataPath = spareDevice!, MetadataSize = (long)BlockDevices.GetSize(spareDevice!) };
+            host.Verbose($"record {spareDevice} as the metadata device of pool '{record.Name}'");
+            registry.SavePool(updated);
+            host.Warning($"The {adjective} metadata of pool '{record.Name}' stays on {record.MetadataPath}, which the pool no longer uses; its metadata device is now {spareDevice}.");
+            FaultInjection.Step("swapped");
+            return updated;
+        }
         var spare = record.MetadataPath + spareSuffix;
         using (var stream = DurableFile.OpenPrivate(spare, FileMode.Create))
         {
-            stream.SetLength(size);
+            stream.SetLength(record.MetadataSize);
         }
         using (var output = LoopDevices.Attach(spare))
         {
-            var result = write(output.Device.Path);
-            if (result.ExitCode == 0) result = ExternalTool.Run("thin_check", new[] { output.Device.Path });
+            var result = WriteAndCheck(output.Device.Path);
             if (result.ExitCode != 0)
             {
                 File.Delete(spare);
                 throw failure(result);
             }
         }
-        if (File.Exists(record.MetadataPath))
-        {
-            var keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
-            host.Verbose($"rename {record.MetadataPath} to {keptAs}");
-            File.Move(record.MetadataPath, keptAs);
-            host.Warning($"The {(kept == "damaged" ? "damaged" : "previous")} metadata of pool '{record.Name}' is kept as {keptAs}.");
-        }
-        File.Move(spare, record.MetadataPath);
-        DurableFile.SyncFolder(Path.GetDirectoryName(record.MetadataPath)!);
+        FaultInjection.Step("spare-written");
+        var keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+        host.Verbose($"keep {record.MetadataPath} as {keptAs}; rename {spare} to {record.MetadataPath}");
+        var existed = File.Exists(record.MetadataPath);
+        DurableFile.ReplaceKeeping(record.MetadataPath, spare, keptAs);
+        if (existed) host.Warning($"The {adjective} metadata of pool '{record.Name}' is kept as {keptAs}.");
+        FaultInjection.Step("swapped");
+        return record;
     }
 
     /// <summary>LVM's way: repair into a spare, check the spare, swap, keep the original.</summary>
-    private void RepairMetadata(PoolRecord record, IOperationHost host)
+    private void RepairMetadata(PoolRecord record, string? spareDevice, bool force, IOperationHost host)
     {
-        if (record.Backing != PoolBacking.Loop)
-        {
-            throw new DmPowerShellException(ErrorIds.RepairNotSupported, ErrorKind.NotSupported,
-                $"Pool '{record.Name}' is on block devices: repair its metadata with thin_repair into a spare device by hand, then swap it in (the module repairs loop-backed pools only).", record.Name);
-        }
-        var volumes = new VolumeService(pools, dm);
-        var wereActive = new VolumeStore(pools.Registry, record.Name).List().Where(v => v.Active).Select(v => v.Name).ToList();
+        CheckSpareDevice(record, spareDevice, force);
+        var wereActive = ReadRepairMarker(record.Name)
+            ?? new VolumeStore(pools.Registry, record.Name).List().Where(v => v.Active).Select(v => v.Name).ToList();
+        DurableFile.Write(RepairMarker(record.Name), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(wereActive));
         if (pools.IsActive(record))
         {
             pools.Disable(record.Name, deactivateVolumes: true, host);
         }
+        FaultInjection.Begin("repair-metadata");
+        FaultInjection.Step("pool-offline");
+        using (pools.Registry.LockPool(record.Name))
         using (var input = OpenReadOnly(record.MetadataPath))
         {
-            ReplaceMetadata(record, ".repaired", new FileInfo(record.MetadataPath).Length, "damaged", host, output =>
+            ReplaceMetadata(pools.Registry, record, spareDevice, ".repaired", "damaged", host, output =>
             {
                 host.Verbose($"thin_repair -i {input.Path} -o {output}");
                 return ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output });
@@ -482,11 +628,6 @@ public sealed partial class PoolHealthService
                 : new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
                     $"thin_repair could not repair the metadata of pool '{record.Name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. The original is untouched.", record.Name));
         }
-        pools.Enable(record.Name, host);
-        foreach (var volume in wereActive)
-        {
-            try { volumes.Enable(record.Name, volume, readOnly: false, host); }
-            catch (DmPowerShellException e) { host.Warning($"Volume '{volume}' could not be activated after the repair: {e.Message}"); }
-        }
+        FinishRepair(pools.Require(record.Name), wereActive, host);
     }
 }

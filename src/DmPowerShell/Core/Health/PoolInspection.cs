@@ -1,5 +1,6 @@
 using DmPowerShell.Kernel;
 using DmPowerShell.Registry;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Health;
 
@@ -17,6 +18,10 @@ public sealed record PoolViews
     public IReadOnlyList<LiveThinDevice> LiveDevices { get; init; } = Array.Empty<LiveThinDevice>();
     public ThinPoolStatus? Status { get; init; }
     public PoolMetadata? Metadata { get; init; }
+    /// <summary>The volumes an interrupted metadata repair took offline, when one was interrupted.</summary>
+    public IReadOnlyList<string>? InterruptedRepair { get; init; }
+    /// <summary>The needs_check flag in the superblock of an inactive pool's metadata.</summary>
+    public bool NeedsCheckAtRest { get; init; }
     /// <summary>thin_check's complaint, when it was run (inactive pools) and failed.</summary>
     public string? MetadataCheckFailure { get; init; }
 }
@@ -39,6 +44,11 @@ public static class PoolInspection
         {
             Add(ProblemKind.MetadataDamaged, $"thin_check finds the metadata of pool '{pool}' damaged: {failure}",
                 "run thin_repair into a spare metadata file, keep the original beside it, and use the repaired copy");
+        }
+        if (views.NeedsCheckAtRest)
+        {
+            Add(ProblemKind.NeedsCheck, $"The metadata of pool '{pool}' has needs_check set: the kernel found it inconsistent, and the pool will come up read-only.",
+                "repair its metadata with thin_repair into a spare, keeping the original");
         }
         if (views.Status is { } status)
         {
@@ -67,6 +77,12 @@ public static class PoolInspection
             {
                 Add(ProblemKind.LowMetadataSpace, $"Pool '{pool}' has {100.0 * (status.TotalMetadataBlocks - status.UsedMetadataBlocks) / status.TotalMetadataBlocks:0.#}% metadata space free, under its minimum of {minimum}%. Grow it with Resize-ThinPool -MetadataSize.", null);
             }
+        }
+        if (views.InterruptedRepair is { } offline)
+        {
+            Add(ProblemKind.UnfinishedRepair,
+                $"A metadata repair of pool '{pool}' was interrupted; the pool{(offline.Count == 0 ? "" : $" and {string.Join(", ", offline.Select(v => $"'{v}'"))}")} may still be offline.",
+                "finish the repair: check the metadata again, then bring the pool and those volumes back");
         }
         if (views.Journal is { } journal)
         {
@@ -115,6 +131,13 @@ public static class PoolInspection
                 {
                     Add(ProblemKind.StaleActiveState, $"Volume '{record.Name}' is recorded as {(record.Active ? "active" : "inactive")} but is {(live is null ? "inactive" : "active")}.",
                         "record its live state", record.ThinId, record.Name);
+                }
+                // The kernel's table is what the volume's users see; a record that says otherwise is stale.
+                if (live is not null && (ulong)record.Size != live.LengthSectors * DmTarget.SectorSize)
+                {
+                    Add(ProblemKind.SizeMismatch,
+                        $"Volume '{record.Name}' is recorded as {ByteSize.Format(record.Size)} but its live table is {ByteSize.Format((long)(live.LengthSectors * DmTarget.SectorSize))}.",
+                        "record the size of its live table", record.ThinId, record.Name);
                 }
             }
         }

@@ -11,6 +11,10 @@ public enum ProblemKind
     UnrecordedDevice,
     /// <summary>A record says active and its device is not, or the other way round.</summary>
     StaleActiveState,
+    /// <summary>An active volume whose live table is not the size its record says.</summary>
+    SizeMismatch,
+    /// <summary>A metadata repair was interrupted after it took the pool offline.</summary>
+    UnfinishedRepair,
     /// <summary>A journal left by an interrupted command.</summary>
     UnfinishedTransaction,
     NeedsCheck,

@@ -63,6 +63,30 @@ public static class DurableFile
         }
     }
 
+    /// <summary>
+    /// Puts <paramref name="replacement"/> in place of <paramref name="path"/> and keeps the old
+    /// content as <paramref name="keptAs"/>: a hard link first, then one rename, so that a crash
+    /// at any moment leaves <paramref name="path"/> holding the old or the new content, never nothing.
+    /// </summary>
+    public static unsafe void ReplaceKeeping(string path, string replacement, string keptAs)
+    {
+        if (File.Exists(path))
+        {
+            var from = FileDescriptor.NullTerminated(path);
+            var to = FileDescriptor.NullTerminated(keptAs);
+            fixed (byte* f = from)
+            fixed (byte* t = to)
+            {
+                if (link(f, t) != 0)
+                {
+                    throw new NativeCallException("link", keptAs, errno);
+                }
+            }
+        }
+        File.Move(replacement, path, overwrite: true);
+        SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
     public static void SyncFolder(string folder)
     {
         const int O_DIRECTORY = 0x10000;
