@@ -563,7 +563,9 @@ public sealed partial class PoolHealthService
         ToolResult WriteAndCheck(string device)
         {
             var result = write(device);
-            return result.ExitCode == 0 ? ExternalTool.Run("thin_check", new[] { device }) : result;
+            // thin_repair and thin_restore carry the needs_check flag over; once the copy checks clean
+            // it is cleared, as LVM's thin_check_options do, or the pool would come up read-only again.
+            return result.ExitCode == 0 ? ExternalTool.Run("thin_check", new[] { "--clear-needs-check-flag", device }) : result;
         }
         var adjective = kept == "damaged" ? "damaged" : "previous";
         if (record.Backing == PoolBacking.Direct)
@@ -594,6 +596,7 @@ public sealed partial class PoolHealthService
         }
         FaultInjection.Step("spare-written");
         var keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+        for (var n = 2; File.Exists(keptAs); n++) keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{n}";
         host.Verbose($"keep {record.MetadataPath} as {keptAs}; rename {spare} to {record.MetadataPath}");
         var existed = File.Exists(record.MetadataPath);
         DurableFile.ReplaceKeeping(record.MetadataPath, spare, keptAs);
