@@ -228,11 +228,11 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
             Enable-ThinVolume -Pool direct -Name dv -StateRoot $root -ErrorAction SilentlyContinue
             Get-DeviceHash $volume.DevicePath | Should -Be $hash
             Test-ThinPool direct -StateRoot $root | Should -BeNullOrEmpty
-            Remove-ThinPool direct -Force -StateRoot $root
+            Remove-ThinPool direct -DeactivateVolumes -Force -StateRoot $root
             Test-ThinMetadata $loops[2] | Should -BeNullOrEmpty
         }
         finally {
-            Remove-ThinPool direct -Force -StateRoot $root -ErrorAction SilentlyContinue
+            Remove-ThinPool direct -DeactivateVolumes -Force -StateRoot $root -ErrorAction SilentlyContinue
             Invoke-Tool losetup (@('-d') + $loops) -AllowFailure | Out-Null
         }
     }
