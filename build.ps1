@@ -236,7 +236,7 @@ function Invoke-Reliability {
     $trx = Join-Path $Results 'reliability-xunit.trx'
     if (Test-Path $trx) {
         $counts = Get-TestCounts $trx
-        $rows.Add([pscustomobject]@{ Area = 'Kill cases / recovered (every step of pool create, enable, disable, resize, remove and volume create, snapshot, resize, remove; plus 40 random kills)'; Tried = $counts.Passed + $counts.Failed; Passed = $counts.Passed })
+        $rows.Add([pscustomobject]@{ Area = 'Kill cases / recovered (every step of pool create, enable, disable, resize, remove, export, metadata repair, restore and volume create, snapshot, resize, remove; plus 40 random kills)'; Tried = $counts.Passed + $counts.Failed; Passed = $counts.Passed })
     }
     $junit = Join-Path $Results 'reliability-pester.xml'
     if (Test-Path $junit) {
