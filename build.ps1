@@ -16,6 +16,9 @@
       Reliability  the whole reliability matrix in the guest (every kill point, the bad-input
                    catalog, full pools, 4 x 25 load, repairs) and its table (out/results/reliability.csv);
                    GuestTest runs all of it but a smaller load (4 x 5)
+      Benchmark    the module against the C floor, a dmsetup script and LVM2 in the guest, plus
+                   Import-Module on the host: prints the table and the targets, writes
+                   out/results/benchmark.csv and benchmark.json (-BenchmarkCount, default 200)
       Demo         a real pool, thin volume and status: on the host if it has device-mapper,
                    else in the guest
       Clean        remove out/ (the guest's kernel cache included)
@@ -32,6 +35,8 @@ param(
     [int] $GuestTimeout = 1800,
     # GuestTest: run only these Pester kernel test files (and no xunit kernel tests), for a quick loop.
     [string[]] $KernelTestPath,
+    # Benchmark: repetitions of each operation (LVM runs a quarter of them, at least 50 when this is 200).
+    [int] $BenchmarkCount = 200,
     # GuestTest with -KernelTestPath: also run the xunit kernel tests this filter selects (dotnet test --filter).
     [string] $KernelTestFilter
 )
@@ -42,7 +47,7 @@ $env:POWERSHELL_UPDATECHECK = 'Off'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Reliability', 'Demo', 'Clean'
+$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'Demo', 'Clean'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
@@ -92,6 +97,13 @@ function Invoke-Build {
     }
     finally { Pop-Location }
     Publish-Module
+    Build-Floor
+}
+
+function Build-Floor {
+    # The benchmark's C floor (libdevmapper calls only); the short benchmark in GuestTest runs it too.
+    $null = New-Item -ItemType Directory -Force (Join-Path $Out 'benchmark')
+    $null = Invoke-Native gcc @('-O2', '-Wall', '-Wextra', '-o', (Join-Path $Out 'benchmark/floor'), (Join-Path $Root 'benchmark/floor.c'), '-ldevmapper')
 }
 
 function Publish-Module {
@@ -227,6 +239,35 @@ function Invoke-GuestTest {
     Set-Content (Join-Path $Results 'guest-exit-code') $code
 }
 
+function Invoke-Benchmark {
+    # The guest runs benchmark/Invoke-Benchmark.ps1; the host adds Import-Module and prints the report.
+    $null = New-Item -ItemType Directory -Force $Results
+    $lvmCount = [math]::Max([math]::Min(50, $BenchmarkCount), [int]($BenchmarkCount / 4))
+    $body = @"
+mkdir -p "`$JOB/results"
+export DMPS_MODULE_MANIFEST="`$MODULE"
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/benchmark/Invoke-Benchmark.ps1' -Count $BenchmarkCount -LvmCount $lvmCount \
+  -Floor '$(Join-Path $Out 'benchmark/floor')' -OutputFile "`$JOB/results/benchmark-raw.json" 2>&1
+"@
+    $job = New-GuestJob -Name 'benchmark' -Body $body
+    $code = Invoke-Guest $job
+    Copy-Item (Join-Path $job 'console.log') (Join-Path $Results 'benchmark-console.log') -ErrorAction SilentlyContinue
+    $raw = Join-Path $job 'results/benchmark-raw.json'
+    if ($code -ne 0 -or -not (Test-Path $raw)) { throw "The benchmark failed in the guest (exit $code); see out/results/benchmark-console.log." }
+    Import-Module (Join-Path $Root 'benchmark/BenchmarkReport.psm1') -Force
+    $data = Get-Content -Raw $raw | ConvertFrom-Json
+    $import = Measure-ModuleImport -PwshDll $PwshDll -Manifest (Join-Path $ModuleFolder 'DmPowerShell.psd1')
+    $table = @(Get-BenchmarkTable $data.Results)
+    $targets = @(Get-BenchmarkTargets $data.Results $import)
+    Write-Host "Guest: $($data.Machine.Cpu), $($data.Machine.Cpus) vCPU (QEMU TCG), kernel $($data.Machine.Kernel), $($data.Machine.Memory); N = $BenchmarkCount (LVM $lvmCount)"
+    $table | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
+    Write-Host ("Host: Import-Module {0} ms above a bare pwsh start ({1} vs {2} ms); module memory: {3:N0} KiB GC heap, {4:N0} KiB working set" -f $import.ImportMs, $import.ImportedStartMs, $import.BareStartMs, ($import.HeapBytes / 1KB), ($import.WorkingSetBytes / 1KB))
+    $targets | Format-Table -AutoSize -Wrap | Out-String -Width 250 | Write-Host
+    $table | Export-Csv -NoTypeInformation (Join-Path $Results 'benchmark.csv')
+    [pscustomobject]@{ Machine = $data.Machine; Count = $BenchmarkCount; LvmCount = $lvmCount; Import = $import; Table = $table; Targets = $targets } |
+        ConvertTo-Json -Depth 5 | Set-Content (Join-Path $Results 'benchmark.json')
+}
+
 function Invoke-Reliability {
     # The whole reliability matrix in the guest, then its table (printed, and written as CSV).
     $code = Invoke-GuestSuites -JobName 'reliability' -Prefix 'reliability' -XunitFilter 'FullyQualifiedName~CrashConsistency|FullyQualifiedName~PoolCrash' `
@@ -340,6 +381,7 @@ foreach ($step in $Task) {
         }
         'Summary' { Invoke-Summary }
         'Reliability' { Invoke-Reliability }
+        'Benchmark' { Invoke-Build; Invoke-Benchmark }
         'Demo' { Invoke-Build; Invoke-Demo }
         'Clean' { if (Test-Path $Out) { Remove-Item -Recurse -Force $Out } }
     }

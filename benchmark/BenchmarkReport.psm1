@@ -1,0 +1,93 @@
+# Host side of the benchmark: the Import-Module cost, and the table of results with the ratios
+# and the targets of issue 7, from the guest's JSON.
+
+function Measure-ModuleImport {
+    # Import-Module above a bare pwsh start (medians of $Runs fresh processes each), and the
+    # memory the module adds to a session (GC heap and working set, after a full collection).
+    param([Parameter(Mandatory)] [string] $PwshDll, [Parameter(Mandatory)] [string] $Manifest, [int] $Runs = 7)
+    function Get-Median([double[]] $Values) { $sorted = $Values | Sort-Object; $sorted[[int][math]::Floor($sorted.Count / 2)] }
+    function Measure-Start([string] $Command) {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        & dotnet $PwshDll -NoProfile -NonInteractive -Command $Command | Out-Null
+        if ($LASTEXITCODE -ne 0) { throw "pwsh -Command '$Command' exited with $LASTEXITCODE" }
+        $watch.Elapsed.TotalMilliseconds
+    }
+    $null = Measure-Start 'exit'   # warms the file cache for both
+    $bare = @(); $imported = @()
+    for ($i = 0; $i -lt $Runs; $i++) {
+        $bare += Measure-Start 'exit'
+        $imported += Measure-Start "Import-Module '$Manifest'; exit"
+    }
+    $memory = & dotnet $PwshDll -NoProfile -NonInteractive -Command @"
+`$gc0 = [GC]::GetTotalMemory(`$true); `$ws0 = [Diagnostics.Process]::GetCurrentProcess().WorkingSet64
+Import-Module '$Manifest'
+`$gc1 = [GC]::GetTotalMemory(`$true); `$p = [Diagnostics.Process]::GetCurrentProcess(); `$p.Refresh()
+"{0} {1}" -f (`$gc1 - `$gc0), (`$p.WorkingSet64 - `$ws0)
+"@
+    $heap, $workingSet = "$memory".Trim() -split ' '
+    [pscustomobject]@{
+        BareStartMs = [math]::Round((Get-Median $bare), 1)
+        ImportedStartMs = [math]::Round((Get-Median $imported), 1)
+        ImportMs = [math]::Round((Get-Median $imported) - (Get-Median $bare), 1)
+        HeapBytes = [long]$heap
+        WorkingSetBytes = [long]$workingSet
+    }
+}
+
+function Get-BenchmarkTable {
+    # One row per operation and pool population: each contender's mean, and the ratios of the same run.
+    param([Parameter(Mandatory)] $Results)
+    $operations = 'create+activate', 'snapshot+activate', 'deactivate+remove'
+    foreach ($group in $Results | Group-Object Operation, Level) {
+        $first = $group.Group[0]
+        $by = @{}; foreach ($r in $group.Group) { $by[$r.Contender] = [double]$r.Milliseconds }
+        $module = $by['module']; $floor = $by['floor']
+        [pscustomobject]@{
+            Operation = $first.Operation
+            Volumes = [int]$first.Level
+            ModuleMs = $module
+            FloorMs = $floor
+            DmsetupMs = $by['dmsetup']
+            LvmMs = $by['lvm']
+            'Module/Floor' = if ($module -and $floor) { [math]::Round($module / $floor, 2) }
+            'Dmsetup/Module' = if ($module -and $by['dmsetup']) { [math]::Round($by['dmsetup'] / $module, 2) }
+            'Lvm/Module' = if ($module -and $by['lvm']) { [math]::Round($by['lvm'] / $module, 2) }
+        }
+    }
+}
+
+function Get-BenchmarkTargets {
+    # Issue 7's targets, each with the figures that decide it.
+    param([Parameter(Mandatory)] $Results, $Import)
+    function Find([string] $Contender, [string] $Operation, [int] $Level) {
+        ($Results | Where-Object { $_.Contender -eq $Contender -and $_.Operation -eq $Operation -and $_.Level -eq $Level } | Select-Object -First 1).Milliseconds
+    }
+    $levels = @($Results.Level | Sort-Object -Unique)
+    $low = $levels[0]; $high = $levels[-1]
+    foreach ($operation in 'create+activate', 'snapshot+activate', 'deactivate+remove') {
+        foreach ($level in $levels) {
+            $m = Find module $operation $level; $f = Find floor $operation $level
+            if ($m -and $f) { [pscustomobject]@{ Target = "$operation at $level volumes within 1.3x of the floor"; Measured = "{0:N2}x ({1:N1} / {2:N1} ms)" -f ($m / $f), $m, $f; Met = ($m / $f) -le 1.3 } }
+        }
+    }
+    $bulk = $Results | Where-Object { $_.Contender -eq 'module' -and $_.Operation -like 'snapshot x*' } | Select-Object -First 1
+    $single = Find floor 'snapshot+activate' $low
+    if ($bulk -and $single) {
+        [pscustomobject]@{ Target = "$($bulk.Operation): each at most a third of the floor's single snapshot"; Measured = "{0:N1} ms vs {1:N1} / 3 = {2:N1} ms" -f $bulk.Milliseconds, $single, ($single / 3); Met = $bulk.Milliseconds -le $single / 3 }
+    }
+    if ($high -ne $low) {
+        foreach ($operation in 'create+activate', 'snapshot+activate', 'deactivate+remove') {
+            $a = Find module $operation $low; $b = Find module $operation $high
+            if ($a -and $b) { [pscustomobject]@{ Target = "$operation flat from $low to $high volumes (within 1.5x)"; Measured = "{0:N2}x ({1:N1} -> {2:N1} ms)" -f ($b / $a), $a, $b; Met = ($b / $a) -le 1.5 } }
+        }
+    }
+    $list = Find module 'Get-ThinVolume (all)' $high; $status = Find dmsetup 'status (all devices)' $high
+    if ($list -and $status) {
+        [pscustomobject]@{ Target = "Get-ThinVolume over $high volumes no slower than one dmsetup status"; Measured = "{0:N1} ms vs {1:N1} ms" -f $list, $status; Met = $list -le $status }
+    }
+    if ($Import) {
+        [pscustomobject]@{ Target = 'Import-Module under 0.3 s above a bare pwsh start (host)'; Measured = "{0:N0} ms ({1:N0} - {2:N0} ms)" -f $Import.ImportMs, $Import.ImportedStartMs, $Import.BareStartMs; Met = $Import.ImportMs -lt 300 }
+    }
+}
+
+Export-ModuleMember -Function Measure-ModuleImport, Get-BenchmarkTable, Get-BenchmarkTargets

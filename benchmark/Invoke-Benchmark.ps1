@@ -1,0 +1,138 @@
+<#
+.SYNOPSIS
+    The benchmark, run in the guest: one pool on sparse loop files, the same operations done by the
+    module (in this pwsh session), by the C floor (libdevmapper calls only), by a dmsetup script,
+    and by LVM2 on a pool of its own. Writes one JSON document of results; build.ps1 -Task
+    Benchmark turns it into the table with the ratios.
+#>
+param(
+    # Repetitions of each single operation (the module, the floor, dmsetup).
+    [int] $Count = 200,
+    # Repetitions for LVM, which is slower.
+    [int] $LvmCount = 50,
+    # Pool populations (volumes in the pool) at which operations and listings are measured.
+    [int[]] $Levels = @(10, 100, 1000),
+    # LVM is measured up to this population.
+    [int] $LvmMaxLevel = 100,
+    # Snapshots in one call, for the per-snapshot cost of a bulk snapshot.
+    [int] $Bulk = 20,
+    [Parameter(Mandatory)] [string] $Floor,
+    [Parameter(Mandatory)] [string] $OutputFile
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+Import-Module $env:DMPS_MODULE_MANIFEST
+$dmsetupScript = Join-Path $PSScriptRoot 'dmsetup.sh'
+$lvmScript = Join-Path $PSScriptRoot 'lvm.sh'
+$work = Join-Path ([IO.Path]::GetTempPath()) "dmps-bench-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+New-Item -ItemType Directory $work | Out-Null
+$env:DMPS_STATE_ROOT = Join-Path $work 'state'
+$results = [Collections.Generic.List[object]]::new()
+
+function Add-Result([string] $Contender, [string] $Operation, [int] $Level, [double] $Milliseconds, [int] $Count) {
+    $results.Add([pscustomobject]@{ Contender = $Contender; Operation = $Operation; Level = $Level; Milliseconds = [math]::Round($Milliseconds, 3); Count = $Count })
+    Write-Host ("  {0,-8} {1,-22} {2,5} volumes  {3,10:N2} ms  (n={4})" -f $Contender, $Operation, $Level, $Milliseconds, $Count)
+}
+
+# Mean milliseconds of $Body over $Repeat runs, timed in this session; output is discarded unformatted.
+function Measure-Mean([int] $Repeat, [scriptblock] $Body) {
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    for ($i = 0; $i -lt $Repeat; $i++) { $null = & $Body $i }
+    $watch.Elapsed.TotalMilliseconds / $Repeat
+}
+
+# Runs a contender's program; returns its last line (the mean milliseconds it measured).
+function Invoke-Native([string] $Program, [string[]] $Arguments) {
+    $output = & $Program @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "$Program $($Arguments -join ' ') exited with ${LASTEXITCODE}: $output" }
+    [double]"$(@($output)[-1])"
+}
+
+function Invoke-Quiet([string] $Program, [string[]] $Arguments) {
+    $output = & $Program @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "$Program $($Arguments -join ' ') exited with ${LASTEXITCODE}: $output" }
+}
+
+$lvmDevice = $null
+$metadataClean = $false
+try {
+    $pool = New-ThinPool -Name bench -DataSize 4GB -MetadataSize 128MB -MinimumFreeSpacePercent 0
+    $poolDevice = $pool.Device
+    $origin = New-ThinVolume -Pool bench -Name origin -Size 16MB
+    $originSectors = 16MB / 512
+    # Warm-up: the first calls of a .NET session pay for JIT compilation, which is not the steady cost.
+    1..5 | ForEach-Object { $null = New-ThinVolume -Pool bench -Name "warm$_" -Size 16MB; $null = New-ThinSnapshot -Pool bench -Origin origin -Name "warms$_"; $null = Get-PoolStatus bench; $null = Get-ThinVolume -Pool bench }
+    Get-ThinVolume -Pool bench -Name 'warm*' | Remove-ThinVolume -Force -Confirm:$false
+    $population = 1
+    $floorId = 1000000; $shellId = 2000000
+    foreach ($level in $Levels) {
+        Write-Host "Level $level"
+        # Fill the pool up to the level with active snapshots of the origin, in calls of at most 200 names.
+        $missing = $level - $population
+        for ($done = 0; $done -lt $missing; $done += 200) {
+            $names = ($done + 1)..([math]::Min($missing, $done + 200)) | ForEach-Object { "l$level-$_" }
+            $ms = Measure-Mean 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $names }
+            if ($done -eq 0) { Add-Result 'module' 'snapshot (bulk, each)' $level ($ms / $names.Count) $names.Count }
+        }
+        $population = $level
+
+        $n = $Count
+        Add-Result 'module' 'create+activate' $level (Measure-Mean $n { param($i) New-ThinVolume -Pool bench -Name "c$i" -Size 16MB }) $n
+        Add-Result 'module' 'snapshot+activate' $level (Measure-Mean $n { param($i) New-ThinSnapshot -Pool bench -Origin origin -Name "s$i" }) $n
+        $removed = Measure-Mean $n { param($i) Remove-ThinVolume -Pool bench -Name "c$i" -Force -Confirm:$false }
+        Add-Result 'module' 'deactivate+remove' $level $removed $n
+        Get-ThinVolume -Pool bench -Name 's*' | Remove-ThinVolume -Force -Confirm:$false
+        $bulkNames = 1..$Bulk | ForEach-Object { "b$_" }
+        Add-Result 'module' "snapshot x$Bulk (each)" $level ((Measure-Mean 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $bulkNames }) / $Bulk) $Bulk
+        Get-ThinVolume -Pool bench -Name 'b*' | Remove-ThinVolume -Force -Confirm:$false
+        Add-Result 'module' 'Get-PoolStatus' $level (Measure-Mean 20 { Get-PoolStatus bench }) 20
+        Add-Result 'module' 'Get-ThinVolume (all)' $level (Measure-Mean 5 { Get-ThinVolume -Pool bench }) 5
+
+        Add-Result 'floor' 'create+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'create', $n, $floorId, $originSectors)) $n
+        Add-Result 'floor' 'snapshot+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $n, ($floorId + $n), $origin.ThinId, $origin.DeviceName)) $n
+        Add-Result 'floor' "snapshot x$Bulk (each)" $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $Bulk, ($floorId + 2 * $n), $origin.ThinId, $origin.DeviceName, $Bulk)) $Bulk
+        Add-Result 'floor' 'deactivate+remove' $level (Invoke-Native $Floor @('bench', $poolDevice, 'remove', (2 * $n + $Bulk), $floorId)) (2 * $n + $Bulk)
+        $floorId += 10000
+
+        Add-Result 'dmsetup' 'create+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'create', $n, $shellId, $originSectors)) $n
+        Add-Result 'dmsetup' 'snapshot+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'snapshot', $n, ($shellId + $n), $origin.ThinId, $origin.DeviceName)) $n
+        Add-Result 'dmsetup' 'deactivate+remove' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'remove', (2 * $n), $shellId)) (2 * $n)
+        Add-Result 'dmsetup' 'status (all devices)' $level (Invoke-Native bash @($dmsetupScript, 'list', 5)) 5
+        $shellId += 10000
+    }
+    Remove-ThinPool bench -DeactivateVolumes -Force
+    # Every contender's changes went through this pool's metadata: it must still pass thin_check.
+    $loop = (& losetup -r -f --show $pool.MetadataPath).Trim()
+    $metadataCheck = (& thin_check $loop 2>&1 | Out-String).Trim()
+    $metadataClean = $LASTEXITCODE -eq 0
+    & losetup -d $loop
+    if (-not $metadataClean) { throw "thin_check of the benchmark pool's metadata failed: $metadataCheck" }
+
+    # LVM on a pool of its own, on a sparse loop file of the same size.
+    $lvmDir = Join-Path $work 'lvm'
+    New-Item -ItemType Directory $lvmDir | Out-Null
+    & truncate -s 2G (Join-Path $work 'lvm.img')
+    $lvmDevice = (& losetup -f --show (Join-Path $work 'lvm.img')).Trim()
+    Invoke-Quiet bash @($lvmScript, 'setup', $lvmDir, $lvmDevice)
+    $lvmPopulation = 1
+    foreach ($level in $Levels | Where-Object { $_ -le $LvmMaxLevel }) {
+        Write-Host "LVM level $level"
+        if ($level -gt $lvmPopulation) { Invoke-Quiet bash @($lvmScript, 'fill', $lvmDir, ($level - $lvmPopulation), $lvmPopulation); $lvmPopulation = $level }
+        $n = $LvmCount
+        Add-Result 'lvm' 'create+activate' $level (Invoke-Native bash @($lvmScript, 'create', $lvmDir, $n, 0)) $n
+        Add-Result 'lvm' 'snapshot+activate' $level (Invoke-Native bash @($lvmScript, 'snapshot', $lvmDir, $n, 0)) $n
+        Add-Result 'lvm' 'deactivate+remove' $level (Invoke-Native bash @($lvmScript, 'remove', $lvmDir, $n, 0)) $n
+        Invoke-Quiet bash @($lvmScript, 'unsnap', $lvmDir, $n, 0)
+        Add-Result 'lvm' 'lvs (all)' $level (Invoke-Native bash @($lvmScript, 'list', $lvmDir, 5)) 5
+    }
+}
+finally {
+    if ($lvmDevice) {
+        & bash $lvmScript teardown (Join-Path $work 'lvm') $lvmDevice *> $null
+        & losetup -d $lvmDevice
+    }
+    if (Get-ThinPool bench -ErrorAction SilentlyContinue) { Remove-ThinPool bench -DeactivateVolumes -Force -ErrorAction Continue }
+    Remove-Item -Recurse -Force $work -ErrorAction Continue
+    [pscustomobject]@{ MetadataClean = $metadataClean; Machine = @{ Kernel = (uname -r); Cpu = ((Select-String -Path /proc/cpuinfo -Pattern '^model name' | Select-Object -First 1).Line -replace '^[^:]*:\s*', ''); Cpus = [Environment]::ProcessorCount; Memory = ((Get-Content /proc/meminfo -TotalCount 1) -replace '\s+', ' ') }; Results = $results } |
+        ConvertTo-Json -Depth 4 | Set-Content $OutputFile
+}

@@ -1,0 +1,48 @@
+# The benchmark's short version (guest lane only): every contender runs every operation a few
+# times, so that `./build.ps1 -Task Benchmark` keeps working. No timing is asserted here: these
+# machines are shared and noisy; the Benchmark task prints the figures and their ratios.
+BeforeAll {
+    Import-Module $env:DMPS_MODULE_MANIFEST -Force
+    Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
+    Assert-KernelLane
+    $repository = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
+    $script:floor = Join-Path $repository 'out/benchmark/floor'
+    $script:output = Join-Path ([IO.Path]::GetTempPath()) "dmps-benchmark-$([guid]::NewGuid().ToString('n').Substring(0, 8)).json"
+    $script:devicesBefore = (Invoke-Tool dmsetup @('ls')) -split "`n" | Sort-Object
+    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 3 -LvmCount 2 -Levels 10 -Bulk 3 -Floor $script:floor -OutputFile $script:output 6>$null
+    $script:report = Get-Content -Raw $script:output | ConvertFrom-Json
+}
+
+AfterAll { Remove-Item $script:output -ErrorAction SilentlyContinue }
+
+Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
+    It '<Contender> measured <Operation>' -ForEach @(
+        foreach ($operation in 'create+activate', 'snapshot+activate', 'deactivate+remove') {
+            foreach ($contender in 'module', 'floor', 'dmsetup', 'lvm') { @{ Contender = $contender; Operation = $operation } }
+        }
+        @{ Contender = 'module'; Operation = 'snapshot x3 (each)' }
+        @{ Contender = 'floor'; Operation = 'snapshot x3 (each)' }
+        @{ Contender = 'module'; Operation = 'Get-PoolStatus' }
+        @{ Contender = 'module'; Operation = 'Get-ThinVolume (all)' }
+        @{ Contender = 'dmsetup'; Operation = 'status (all devices)' }
+        @{ Contender = 'lvm'; Operation = 'lvs (all)' }
+    ) {
+        $row = $script:report.Results | Where-Object { $_.Contender -eq $Contender -and $_.Operation -eq $Operation }
+        $row | Should -Not -BeNullOrEmpty
+        $row.Milliseconds | Should -BeGreaterThan 0
+    }
+
+    It 'leaves the pool metadata clean and no device, loop or volume group behind' {
+        $script:report.MetadataClean | Should -BeTrue
+        (Invoke-Tool dmsetup @('ls')) -split "`n" | Sort-Object | Should -Be $script:devicesBefore
+        Get-LoopBackingFiles | Where-Object { $_ -like '*dmps-bench-*' } | Should -BeNullOrEmpty
+    }
+
+    It 'makes a table with every ratio and target from the results' {
+        Import-Module (Join-Path $PSScriptRoot '../../../benchmark/BenchmarkReport.psm1') -Force
+        $table = Get-BenchmarkTable $script:report.Results
+        ($table | Where-Object Operation -eq 'snapshot+activate').'Module/Floor' | Should -BeGreaterThan 0
+        ($table | Where-Object Operation -eq 'snapshot+activate').'Lvm/Module' | Should -BeGreaterThan 0
+        @(Get-BenchmarkTargets $script:report.Results).Count | Should -BeGreaterThan 3
+    }
+}
