@@ -56,7 +56,7 @@ function Invoke-Quiet([string] $Program, [string[]] $Arguments) {
 $lvmDevice = $null
 $metadataClean = $false
 try {
-    $pool = New-ThinPool -Name bench -DataSize 4GB -MetadataSize 128MB -MinimumFreeSpacePercent 0
+    $pool = New-ThinPool -Name bench -DataSize 1GB -MetadataSize 64MB -MinimumFreeSpacePercent 0
     $poolDevice = $pool.Device
     $origin = New-ThinVolume -Pool bench -Name origin -Size 16MB
     $originSectors = 16MB / 512
@@ -64,7 +64,7 @@ try {
     1..5 | ForEach-Object { $null = New-ThinVolume -Pool bench -Name "warm$_" -Size 16MB; $null = New-ThinSnapshot -Pool bench -Origin origin -Name "warms$_"; $null = Get-PoolStatus bench; $null = Get-ThinVolume -Pool bench }
     Get-ThinVolume -Pool bench -Name 'warm*' | Remove-ThinVolume -Force -Confirm:$false
     $population = 1
-    $floorId = 1000000; $shellId = 2000000
+    $floorId = 1000000; $scriptId = 2000000
     foreach ($level in $Levels) {
         Write-Host "Level $level"
         # Fill the pool up to the level with active snapshots of the origin, in calls of at most 200 names.
@@ -94,11 +94,11 @@ try {
         Add-Result 'floor' 'deactivate+remove' $level (Invoke-Native $Floor @('bench', $poolDevice, 'remove', (2 * $n + $Bulk), $floorId)) (2 * $n + $Bulk)
         $floorId += 10000
 
-        Add-Result 'dmsetup' 'create+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'create', $n, $shellId, $originSectors)) $n
-        Add-Result 'dmsetup' 'snapshot+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'snapshot', $n, ($shellId + $n), $origin.ThinId, $origin.DeviceName)) $n
-        Add-Result 'dmsetup' 'deactivate+remove' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'remove', (2 * $n), $shellId)) (2 * $n)
+        Add-Result 'dmsetup' 'create+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'create', $n, $scriptId, $originSectors)) $n
+        Add-Result 'dmsetup' 'snapshot+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'snapshot', $n, ($scriptId + $n), $origin.ThinId, $origin.DeviceName)) $n
+        Add-Result 'dmsetup' 'deactivate+remove' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'remove', (2 * $n), $scriptId)) (2 * $n)
         Add-Result 'dmsetup' 'status (all devices)' $level (Invoke-Native bash @($dmsetupScript, 'list', 5)) 5
-        $shellId += 10000
+        $scriptId += 10000
     }
     Remove-ThinPool bench -DeactivateVolumes -Force
     # Every contender's changes went through this pool's metadata: it must still pass thin_check.

@@ -116,19 +116,35 @@ public sealed class DeviceMapperClient
     public string? SendMessage(string name, PoolMessage message) => SendMessage(name, message.Text);
 
     /// <summary>The device's info, or null when no device has that name.</summary>
-    public DeviceInfo? GetInfo(string name)
+    public DeviceInfo? GetInfo(string name) => Run(TaskType.Info, DmOperation.Info, name, null, task => ReadInfo(task, name));
+
+    /// <summary>
+    /// The device's info and the status of its targets from one ioctl (listings make one per
+    /// volume, so it counts), or null when no device has that name. Never flushes.
+    /// </summary>
+    public (DeviceInfo Info, IReadOnlyList<DmTarget> Status)? GetInfoAndStatus(string name)
     {
-        return Run(TaskType.Info, DmOperation.Info, name, null, task =>
+        try
         {
-            if (dm_task_get_info(task, out var info) == 0 || info.Exists == 0)
-            {
-                return null;
-            }
-            var uuid = ReadString(dm_task_get_uuid(task));
-            return new DeviceInfo(ReadString(dm_task_get_name(task)) ?? name, string.IsNullOrEmpty(uuid) ? null : uuid,
-                info.Suspended != 0, info.LiveTable != 0, info.InactiveTable != 0, info.OpenCount, info.EventNumber,
-                info.Major, info.Minor, info.ReadOnly != 0, info.TargetCount, info.DeferredRemove != 0);
-        });
+            return Run(TaskType.Status, DmOperation.Status, name, task => dm_task_no_flush(task),
+                task => ReadInfo(task, name) is { } info ? (info, ReadTargets(task)) : ((DeviceInfo, IReadOnlyList<DmTarget>)?)null);
+        }
+        catch (DeviceNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static DeviceInfo? ReadInfo(DmTaskHandle task, string name)
+    {
+        if (dm_task_get_info(task, out var info) == 0 || info.Exists == 0)
+        {
+            return null;
+        }
+        var uuid = ReadString(dm_task_get_uuid(task));
+        return new DeviceInfo(ReadString(dm_task_get_name(task)) ?? name, string.IsNullOrEmpty(uuid) ? null : uuid,
+            info.Suspended != 0, info.LiveTable != 0, info.InactiveTable != 0, info.OpenCount, info.EventNumber,
+            info.Major, info.Minor, info.ReadOnly != 0, info.TargetCount, info.DeferredRemove != 0);
     }
 
     /// <summary>The live table.</summary>

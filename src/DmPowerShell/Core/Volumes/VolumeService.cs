@@ -544,12 +544,14 @@ public sealed class VolumeService
     {
         var deviceName = Naming.VolumeDeviceName(pool.Name, record.Name);
         var uuid = Naming.VolumeUuid(pool.Id, record.ThinId);
-        var info = LiveDevice(pool, record);
+        // One ioctl per volume: its info and its status together.
+        var live = dm.GetInfoAndStatus(deviceName);
+        var info = live is { } l && l.Info.Uuid == uuid ? l.Info : null;
         var active = info is not null;
         long? mapped = null;
-        if (active)
+        if (active && live!.Value.Status is [{ TargetType: "thin" } target])
         {
-            var status = ThinDeviceStatus.Parse(dm.GetStatus(deviceName, noFlush: true).Single().Parameters);
+            var status = ThinDeviceStatus.Parse(target.Parameters);
             if (status.Health == TargetHealth.Ok) mapped = (long)status.MappedBytes;
         }
         var chain = record.Lineage.Select(a => known.TryGetValue(a.ThinId, out var r) ? r.Name : "(removed)").ToList();
