@@ -247,7 +247,7 @@ function Invoke-Benchmark {
 mkdir -p "`$JOB/results"
 export DMPS_MODULE_MANIFEST="`$MODULE"
 dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/benchmark/Invoke-Benchmark.ps1' -Count $BenchmarkCount -LvmCount $lvmCount \
-  -Floor '$(Join-Path $Out 'benchmark/floor')' -OutputFile "`$JOB/results/benchmark-raw.json" 2>&1
+  -Floor '$(Join-Path $Out 'benchmark/floor')' -Driver '$(Join-Path $Bin "DmPowerShell.Tests.Driver/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Driver.dll")' -OutputFile "`$JOB/results/benchmark-raw.json" 2>&1
 "@
     $job = New-GuestJob -Name 'benchmark' -Body $body
     $code = Invoke-Guest $job

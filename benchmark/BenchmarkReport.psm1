@@ -42,10 +42,14 @@ function Get-BenchmarkTable {
         $first = $group.Group[0]
         $by = @{}; foreach ($r in $group.Group) { $by[$r.Contender] = [double]$r.Milliseconds }
         $module = $by['module']; $floor = $by['floor']
+        $moduleRow = $group.Group | Where-Object Contender -eq 'module' | Select-Object -First 1
         [pscustomobject]@{
             Operation = $first.Operation
             Volumes = [int]$first.Level
             ModuleMs = $module
+            # The profile: the module's time inside libdevmapper calls (and how many), and the core services without PowerShell.
+            'Module in dm' = if ($moduleRow -and $null -ne $moduleRow.KernelMs) { '{0} ({1} calls)' -f $moduleRow.KernelMs, $moduleRow.KernelCalls }
+            CoreMs = $by['core']
             FloorMs = $floor
             DmsetupMs = $by['dmsetup']
             LvmMs = $by['lvm']

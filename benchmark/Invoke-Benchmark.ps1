@@ -17,9 +17,13 @@ param(
     # Snapshots in one call, for the per-snapshot cost of a bulk snapshot.
     [int] $Bulk = 20,
     [Parameter(Mandatory)] [string] $Floor,
+    # The test driver (tests/Driver): the core services without PowerShell, the "core" contender.
+    [Parameter(Mandatory)] [string] $Driver,
     [Parameter(Mandatory)] [string] $OutputFile
 )
 $ErrorActionPreference = 'Stop'
+# Measured as scripts run them: no progress bars (drawing them is a cost of the terminal, not of the work).
+$ProgressPreference = 'SilentlyContinue'
 Set-StrictMode -Version 3.0
 Import-Module $env:DMPS_MODULE_MANIFEST
 $dmsetupScript = Join-Path $PSScriptRoot 'dmsetup.sh'
@@ -29,9 +33,27 @@ New-Item -ItemType Directory $work | Out-Null
 $env:DMPS_STATE_ROOT = Join-Path $work 'state'
 $results = [Collections.Generic.List[object]]::new()
 
-function Add-Result([string] $Contender, [string] $Operation, [int] $Level, [double] $Milliseconds, [int] $Count) {
-    $results.Add([pscustomobject]@{ Contender = $Contender; Operation = $Operation; Level = $Level; Milliseconds = [math]::Round($Milliseconds, 3); Count = $Count })
-    Write-Host ("  {0,-8} {1,-22} {2,5} volumes  {3,10:N2} ms  (n={4})" -f $Contender, $Operation, $Level, $Milliseconds, $Count)
+function Add-Result([string] $Contender, [string] $Operation, [int] $Level, [double] $Milliseconds, [int] $Count, $KernelMs = $null, $KernelCalls = $null) {
+    $results.Add([pscustomobject]@{ Contender = $Contender; Operation = $Operation; Level = $Level; Milliseconds = [math]::Round($Milliseconds, 3); Count = $Count
+            KernelMs = if ($null -ne $KernelMs) { [math]::Round($KernelMs, 3) }; KernelCalls = $KernelCalls })
+    $split = if ($null -ne $KernelMs) { "  ({0:N2} ms in {1} libdevmapper calls)" -f $KernelMs, $KernelCalls } else { '' }
+    Write-Host ("  {0,-8} {1,-22} {2,5} volumes  {3,10:N2} ms  (n={4}){5}" -f $Contender, $Operation, $Level, $Milliseconds, $Count, $split)
+}
+
+# The module, in this session: the mean, and the share of it spent inside libdevmapper's calls.
+function Measure-Module([string] $Operation, [int] $Level, [int] $Repeat, [scriptblock] $Body) {
+    $before = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls
+    $ms = Measure-Mean $Repeat $Body
+    $after = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls
+    Add-Result 'module' $Operation $Level $ms $Repeat (($after.Item1 - $before.Item1).TotalMilliseconds / $Repeat) ([math]::Round(($after.Item2 - $before.Item2) / $Repeat, 1))
+}
+
+# The core services without PowerShell (the test driver, one process per operation kind).
+function Measure-Core([string] $Operation, [int] $Level, [int] $Repeat, [string[]] $Arguments) {
+    $output = & dotnet $Driver $env:DMPS_STATE_ROOT @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "driver $($Arguments -join ' ') exited with ${LASTEXITCODE}: $output" }
+    $ms, $kernel, $calls = "$(@($output)[-1])".Trim() -split ' '
+    Add-Result 'core' $Operation $Level ([double]$ms) $Repeat ([double]$kernel) ([double]$calls)
 }
 
 # Mean milliseconds of $Body over $Repeat runs, timed in this session; output is discarded unformatted.
@@ -77,16 +99,19 @@ try {
         $population = $level
 
         $n = $Count
-        Add-Result 'module' 'create+activate' $level (Measure-Mean $n { param($i) New-ThinVolume -Pool bench -Name "c$i" -Size 16MB }) $n
-        Add-Result 'module' 'snapshot+activate' $level (Measure-Mean $n { param($i) New-ThinSnapshot -Pool bench -Origin origin -Name "s$i" }) $n
-        $removed = Measure-Mean $n { param($i) Remove-ThinVolume -Pool bench -Name "c$i" -Force -Confirm:$false }
-        Add-Result 'module' 'deactivate+remove' $level $removed $n
+        Measure-Module 'create+activate' $level $n { param($i) New-ThinVolume -Pool bench -Name "c$i" -Size 16MB }
+        Measure-Module 'snapshot+activate' $level $n { param($i) New-ThinSnapshot -Pool bench -Origin origin -Name "s$i" }
+        Measure-Module 'deactivate+remove' $level $n { param($i) Remove-ThinVolume -Pool bench -Name "c$i" -Force -Confirm:$false }
         Get-ThinVolume -Pool bench -Name 's*' | Remove-ThinVolume -Force -Confirm:$false
+        Measure-Core 'create+activate' $level $n @('bench-create', 'bench', $n, 16MB)
+        Measure-Core 'snapshot+activate' $level $n @('bench-snapshot', 'bench', 'origin', $n)
+        Measure-Core 'deactivate+remove' $level (2 * $n) @('bench-remove', 'bench', (2 * $n))
         $bulkNames = 1..$Bulk | ForEach-Object { "b$_" }
-        Add-Result 'module' "snapshot x$Bulk (each)" $level ((Measure-Mean 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $bulkNames }) / $Bulk) $Bulk
+        Measure-Module "snapshot x$Bulk" $level 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $bulkNames }
+        $results[-1].Operation = "snapshot x$Bulk (each)"; $results[-1].Milliseconds = [math]::Round($results[-1].Milliseconds / $Bulk, 3); $results[-1].KernelMs = [math]::Round($results[-1].KernelMs / $Bulk, 3); $results[-1].KernelCalls = [math]::Round($results[-1].KernelCalls / $Bulk, 1); $results[-1].Count = $Bulk
         Get-ThinVolume -Pool bench -Name 'b*' | Remove-ThinVolume -Force -Confirm:$false
-        Add-Result 'module' 'Get-PoolStatus' $level (Measure-Mean 20 { Get-PoolStatus bench }) 20
-        Add-Result 'module' 'Get-ThinVolume (all)' $level (Measure-Mean 5 { Get-ThinVolume -Pool bench }) 5
+        Measure-Module 'Get-PoolStatus' $level 20 { Get-PoolStatus bench }
+        Measure-Module 'Get-ThinVolume (all)' $level 5 { Get-ThinVolume -Pool bench }
 
         Add-Result 'floor' 'create+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'create', $n, $floorId, $originSectors)) $n
         Add-Result 'floor' 'snapshot+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $n, ($floorId + $n), $origin.ThinId, $origin.DeviceName)) $n

@@ -8,6 +8,9 @@ using DmPowerShell.Volumes;
 //        | resize <pool> <name> <bytes> | pool-create <pool> <data bytes> <metadata bytes> | pool-enable <pool>
 //        | pool-disable <pool> | pool-resize <pool> <data bytes> <metadata bytes> | pool-remove <pool>
 //        | export <pool> <folder> | restore <pool> <folder> | repair <pool>
+//        | bench-create <pool> <count> <bytes> | bench-snapshot <pool> <origin> <count> | bench-remove <pool> <count>
+//          (the benchmark's "core" contender: the services without PowerShell; prints mean ms per
+//          operation, mean ms inside libdevmapper calls, and libdevmapper calls per operation)
 // Exit 0 on success, 1 with the error on stderr. DMPS_FAULT_STEP makes it kill itself mid-way.
 if (args.Length < 3)
 {
@@ -49,6 +52,28 @@ try
         case "pool-remove":
             pools.Remove(args[2], deactivateVolumes: true, deleteBackingFiles: false, host);
             break;
+        case "bench-create":
+        case "bench-snapshot":
+        case "bench-remove":
+        {
+            var count = int.Parse(args[args[1] == "bench-snapshot" ? 4 : 3], System.Globalization.CultureInfo.InvariantCulture);
+            Action<int> operation = args[1] switch
+            {
+                "bench-create" => i => volumes.Create(args[2], $"cc{i}", Bytes(4), null, activate: true, host),
+                "bench-snapshot" => i => volumes.Snapshot(args[2], args[3], new[] { $"cs{i}" }, activate: true, readOnly: false, host),
+                _ => i => volumes.Remove(args[2], i % 2 == 0 ? $"cc{i / 2}" : $"cs{i / 2}", host),
+            };
+            // The first operations pay for JIT compilation: untimed.
+            var warm = Math.Min(3, count - 1);
+            for (var i = 0; i < warm; i++) operation(i);
+            var (kernelBefore, callsBefore) = DmPowerShell.Kernel.DeviceMapperClient.KernelCalls;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            for (var i = warm; i < count; i++) operation(i);
+            var (kernelAfter, callsAfter) = DmPowerShell.Kernel.DeviceMapperClient.KernelCalls;
+            var timed = count - warm;
+            Console.WriteLine(FormattableString.Invariant($"{watch.Elapsed.TotalMilliseconds / timed:0.000} {(kernelAfter - kernelBefore).TotalMilliseconds / timed:0.000} {(double)(callsAfter - callsBefore) / timed:0.0}"));
+            break;
+        }
         case "export":
             new PoolBackupService(pools).Export(args[2], args[3], host);
             break;

@@ -18,9 +18,9 @@ public sealed partial class CrashConsistencyTests
 {
     public static TheoryData<string, string> Kills() => new()
     {
-        { "create", "journal-written" }, { "create", "thin-created" }, { "create", "transaction-set" }, { "create", "records-written" },
+        { "create", "journal-written" }, { "create", "thin-created" }, { "create", "transaction-set" }, { "create", "devices-created" }, { "create", "records-written" },
         { "snapshot", "journal-written" }, { "snapshot", "origin-suspended" }, { "snapshot", "thin-created" },
-        { "snapshot", "transaction-set" }, { "snapshot", "origin-resumed" }, { "snapshot", "records-written" },
+        { "snapshot", "transaction-set" }, { "snapshot", "origin-resumed" }, { "snapshot", "devices-created" }, { "snapshot", "records-written" },
         { "remove", "device-removed" }, { "remove", "journal-written" }, { "remove", "transaction-set" },
         { "remove", "thin-deleted" }, { "remove", "records-written" },
     };

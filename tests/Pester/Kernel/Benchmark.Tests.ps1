@@ -9,7 +9,8 @@ BeforeAll {
     $script:floor = Join-Path $repository 'out/benchmark/floor'
     $script:output = Join-Path ([IO.Path]::GetTempPath()) "dmps-benchmark-$([guid]::NewGuid().ToString('n').Substring(0, 8)).json"
     $script:devicesBefore = (Invoke-Tool dmsetup @('ls')) -split "`n" | Sort-Object
-    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 3 -LvmCount 2 -Levels 10 -Bulk 3 -Floor $script:floor -OutputFile $script:output 6>$null
+    $driver = Join-Path $repository 'out/artifacts/bin/DmPowerShell.Tests.Driver/release/DmPowerShell.Tests.Driver.dll'
+    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 4 -LvmCount 2 -Levels 10 -Bulk 3 -Floor $script:floor -Driver $driver -OutputFile $script:output 6>$null
     $script:report = Get-Content -Raw $script:output | ConvertFrom-Json
 }
 
@@ -18,7 +19,7 @@ AfterAll { Remove-Item $script:output -ErrorAction SilentlyContinue }
 Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
     It '<Contender> measured <Operation>' -ForEach @(
         foreach ($operation in 'create+activate', 'snapshot+activate', 'deactivate+remove') {
-            foreach ($contender in 'module', 'floor', 'dmsetup', 'lvm') { @{ Contender = $contender; Operation = $operation } }
+            foreach ($contender in 'module', 'core', 'floor', 'dmsetup', 'lvm') { @{ Contender = $contender; Operation = $operation } }
         }
         @{ Contender = 'module'; Operation = 'snapshot x3 (each)' }
         @{ Contender = 'floor'; Operation = 'snapshot x3 (each)' }
@@ -30,6 +31,7 @@ Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
         $row = $script:report.Results | Where-Object { $_.Contender -eq $Contender -and $_.Operation -eq $Operation }
         $row | Should -Not -BeNullOrEmpty
         $row.Milliseconds | Should -BeGreaterThan 0
+        if ($Contender -in 'module', 'core' -and $Operation -notlike 'status*') { $row.KernelCalls | Should -BeGreaterThan 0 }
     }
 
     It 'leaves the pool metadata clean and no device, loop or volume group behind' {

@@ -131,26 +131,29 @@ public sealed class VolumeStore
     /// The next thin id: a counter that only grows, so an id the pool may still hold is never
     /// handed out again; ids with a record, or that <paramref name="taken"/> reports, are skipped.
     /// </summary>
-    public uint AllocateId(Func<uint, bool>? taken = null)
+    public uint AllocateId(Func<uint, bool>? taken = null) => AllocateIds(1, taken)[0];
+
+    /// <summary>Several ids with one durable write of the counter (bulk snapshots).</summary>
+    public IReadOnlyList<uint> AllocateIds(int count, Func<uint, bool>? taken = null)
     {
         DurableFile.CreateFolder(folder);
-        var next = 0u;
-        if (File.Exists(CounterFile))
-        {
-            uint.TryParse(File.ReadAllText(CounterFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out next);
-        }
-        for (var tries = 0u; tries <= Kernel.ThinId.Max; tries++)
+        var next = NextId;
+        var ids = new List<uint>(count);
+        for (var tries = 0u; ids.Count < count && tries <= Kernel.ThinId.Max; tries++)
         {
             var id = next;
             next = next >= Kernel.ThinId.Max ? 0 : next + 1;
-            if (File.Exists(RecordFile(id)) || taken?.Invoke(id) == true)
+            if (!File.Exists(RecordFile(id)) && taken?.Invoke(id) != true)
             {
-                continue;
+                ids.Add(id);
             }
-            DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
-            return id;
         }
-        throw new DmPowerShellException(ErrorIds.ThinIdsExhausted, ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
+        if (ids.Count < count)
+        {
+            throw new DmPowerShellException(ErrorIds.ThinIdsExhausted, ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
+        }
+        DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
+        return ids;
     }
 
     /// <summary>The counter: every id under it was handed out by this module; none at or over it was.</summary>

@@ -298,9 +298,9 @@ public sealed class VolumeService
             Created = DateTimeOffset.UtcNow,
             FileSystem = fileSystem,
         };
-        record = CommitCreation(session, status.TransactionId, new[] { record }, null, host,
+        record = CommitCreation(session, status.TransactionId, new[] { record }, null, activate || fileSystem is not null, readOnly: false, host,
             (r, id) => PoolMessage.CreateThin(new ThinId(id)))[0];
-        return Finish(session, new[] { record }, activate || fileSystem is not null, readOnly: false, fileSystem, host)[0];
+        return Finish(session, new[] { record }, fileSystem, host)[0];
     }
 
     /// <summary>Snapshots of one origin, to any depth; the origin, if active, is suspended once for all of them.</summary>
@@ -350,16 +350,21 @@ public sealed class VolumeService
             Created = DateTimeOffset.UtcNow,
         }).ToList();
         var originActive = LiveDevice(poolRecord, originRecord) is not null;
-        var created = CommitCreation(session, status.TransactionId, records, originActive ? originDevice : null, host,
+        var created = CommitCreation(session, status.TransactionId, records, originActive ? originDevice : null, activate, readOnly, host,
             (r, id) => PoolMessage.CreateSnapshot(new ThinId(id), new ThinId(originRecord.ThinId)));
-        return Finish(session, created, activate, readOnly, null, host);
+        return Finish(session, created, null, host);
     }
 
-    /// <summary>The transaction that creates thin ids: journal, messages, transaction id, commit, records.</summary>
+    /// <summary>
+    /// The transaction that creates thin ids: journal, messages, transaction id, commit, then the
+    /// devices (when activating) and the records, written once with their live state. Until the
+    /// journal is cleared, the next command's recovery records whatever is live.
+    /// </summary>
     private IReadOnlyList<VolumeRecord> CommitCreation(Session session, ulong transaction, IReadOnlyList<VolumeRecord> records,
-        string? suspend, IOperationHost host, Func<VolumeRecord, uint, PoolMessage> message)
+        string? suspend, bool activate, bool readOnly, IOperationHost host, Func<VolumeRecord, uint, PoolMessage> message)
     {
-        var assigned = records.Select(r => r with { ThinId = session.Store.AllocateId() }).ToList();
+        var ids = session.Store.AllocateIds(records.Count);
+        var assigned = records.Select((r, i) => r with { ThinId = ids[i] }).ToList();
         var journal = new PoolJournal
         {
             Operation = PoolJournal.Create,
@@ -421,13 +426,41 @@ public sealed class VolumeService
             FaultInjection.Step("origin-resumed");
         }
         Commit(session, host);
-        foreach (var record in assigned)
+        try
         {
-            session.Store.Save(record);
+            if (activate) ActivateAll(session, assigned, readOnly, host);
+            FaultInjection.Step("devices-created");
         }
-        FaultInjection.Step("records-written");
-        session.Store.ClearJournal();
+        finally
+        {
+            // Activated or not (a failed activation is reported, the volume stays), the records say so.
+            foreach (var record in assigned)
+            {
+                session.Store.Save(record);
+            }
+            FaultInjection.Step("records-written");
+            session.Store.ClearJournal();
+        }
         return assigned;
+    }
+
+    /// <summary>Creates the devices of new volumes, marking each one active as it appears.</summary>
+    private void ActivateAll(Session session, List<VolumeRecord> records, bool readOnly, IOperationHost host)
+    {
+        var activity = $"Activating {records.Count} thin devices in pool '{session.Record.Name}'";
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (records.Count > 1)
+            {
+                host.Progress(activity, $"'{records[i].Name}' ({i + 1} of {records.Count})", i * 100 / records.Count);
+            }
+            Activate(session, records[i], readOnly, host);
+            records[i] = records[i] with { Active = true };
+        }
+        if (records.Count > 1)
+        {
+            host.Progress(activity, "done", 100, completed: true);
+        }
     }
 
     private void ResumeAfterFailure(string device, IOperationHost host)
@@ -443,33 +476,17 @@ public sealed class VolumeService
         }
     }
 
-    /// <summary>Activation and formatting after the thin ids are committed: live state, not part of the transaction.</summary>
-    private IReadOnlyList<ThinVolume> Finish(Session session, IReadOnlyList<VolumeRecord> records, bool activate, bool readOnly, string? fileSystem, IOperationHost host)
+    /// <summary>Formatting (after the records are written: mkfs is long) and the objects returned.</summary>
+    private IReadOnlyList<ThinVolume> Finish(Session session, IReadOnlyList<VolumeRecord> records, string? fileSystem, IOperationHost host)
     {
         var result = new List<ThinVolume>();
-        var activity = $"Activating {records.Count} thin devices in pool '{session.Record.Name}'";
         foreach (var record in records)
         {
-            var current = record;
-            if (records.Count > 1)
-            {
-                host.Progress(activity, $"'{record.Name}' ({result.Count + 1} of {records.Count})", result.Count * 100 / records.Count);
-            }
-            if (activate)
-            {
-                Activate(session, current, readOnly, host);
-                current = current with { Active = true };
-                session.Store.Save(current);
-            }
             if (fileSystem is not null)
             {
-                Format(session.Record, current, fileSystem, host);
+                Format(session.Record, record, fileSystem, host);
             }
-            result.Add(Describe(session.Record, current, session.Store));
-        }
-        if (records.Count > 1)
-        {
-            host.Progress(activity, "done", 100, completed: true);
+            result.Add(Describe(session.Record, record, session.Store));
         }
         return result;
     }
@@ -788,12 +805,17 @@ public sealed class VolumeService
             throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
                 $"'{name}' is already being removed: its device is still open, and it is deleted once that closes.", name);
         }
+        // The journal first: a removal interrupted anywhere after it is completed or rolled back
+        // (the volume then recorded active only if its device still is), so no record is written before.
+        var transaction = WriteDeleteJournal(session, record with { Active = false });
         try
         {
             RemoveDeviceOf(session.Record, record, host);
         }
-        catch (DmPowerShellException e) when (deferred && e.ErrorId == ErrorIds.DeviceInUse)
+        catch (DmPowerShellException e) when (e.ErrorId == ErrorIds.DeviceInUse)
         {
+            session.Store.ClearJournal();   // nothing has changed
+            if (!deferred) throw;
             var device = Naming.VolumeDeviceName(pool, record.Name);
             host.Warning($"{e.Message} Removal deferred: the kernel removes /dev/mapper/{device} when it is closed, and the next command on pool '{pool}' then deletes the volume.");
             dm.Remove(device, deferred: true);
@@ -801,16 +823,17 @@ public sealed class VolumeService
             session.Store.AddPendingDeletion(record.ThinId);
             return true;
         }
-        // Record the deactivation first: a removal interrupted before it commits leaves an inactive volume.
-        record = record with { Active = false };
-        session.Store.Save(record);
+        catch (Exception) when (LiveDevice(session.Record, record) is not null)
+        {
+            session.Store.ClearJournal();   // the device is still there: nothing has changed
+            throw;
+        }
         FaultInjection.Step("device-removed");
-        DeleteCommitted(session, record, host);
+        DeleteJournaled(session, record with { Active = false }, transaction, host);
         return true;
     }
 
-    /// <summary>The transaction that deletes an inactive volume's thin id.</summary>
-    private void DeleteCommitted(Session session, VolumeRecord record, IOperationHost host)
+    private ulong WriteDeleteJournal(Session session, VolumeRecord record)
     {
         var transaction = Status(session).TransactionId;
         session.Store.WriteJournal(new PoolJournal
@@ -822,6 +845,16 @@ public sealed class VolumeService
             ProcessId = Environment.ProcessId,
         });
         FaultInjection.Step("journal-written");
+        return transaction;
+    }
+
+    /// <summary>The transaction that deletes an inactive volume's thin id.</summary>
+    private void DeleteCommitted(Session session, VolumeRecord record, IOperationHost host) =>
+        DeleteJournaled(session, record, WriteDeleteJournal(session, record), host);
+
+    /// <summary>The rest of it, once its journal is written: transaction id, delete, commit, record.</summary>
+    private void DeleteJournaled(Session session, VolumeRecord record, ulong transaction, IOperationHost host)
+    {
         SetTransaction(session, transaction, host);
         FaultInjection.Step("transaction-set");
         DeleteThinId(session, record.ThinId, host);
