@@ -14,7 +14,7 @@
     FormatsToProcess     = @('DmPowerShell.Format.ps1xml')
     TypesToProcess       = @('DmPowerShell.Types.ps1xml')
     CmdletsToExport      = @(
-        'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Remove-ThinPool',
+        'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool',
         'Enable-ThinPool', 'Disable-ThinPool', 'Test-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool',
         'New-ThinVolume', 'New-ThinSnapshot', 'Get-ThinVolume', 'Enable-ThinVolume', 'Disable-ThinVolume',
         'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume'

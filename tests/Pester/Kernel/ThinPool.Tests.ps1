@@ -40,6 +40,37 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         $status.MinFreeSpace | Should -Be ([long][math]::Floor(512MB * 20 / 100))
     }
 
+    It 'changes its policies with Set-ThinPool: the record, and the table for the no-space behaviour' {
+        $pool = New-ThinPool -Name pol -DataSize 512MB -MetadataSize 8MB -StateRoot $root
+        $volume = $pool | New-ThinVolume -Name v -Size 32MB -StateRoot $root
+        Write-Pattern $volume.DevicePath 5
+        $hash = Get-DeviceHash $volume.DevicePath
+        $before = Get-DmTable pol
+        Set-ThinPool pol -NoSpacePolicy Error -AutoextendThreshold 80 -StateRoot $root -WhatIf 6>&1 | Out-String | Should -Match 'no-space behaviour: Queue -> Error'
+        Get-DmTable pol | Should -Be $before
+        (Get-ThinPool pol -StateRoot $root).DataAutoextend.Enabled | Should -BeFalse
+
+        $changed = Set-ThinPool pol -NoSpacePolicy Error -MinimumFreeSpacePercent 5 -AutoextendThreshold 80 -AutoextendSize 128MB -MaximumDataSize 2GB `
+            -MetadataAutoextendThreshold 90 -PassThru -StateRoot $root
+        Get-DmTable pol | Should -Match ' error_if_no_space$'
+        (Get-PoolStatus pol -StateRoot $root).NoSpacePolicy | Should -Be 'Error'
+        $changed.MinimumFreeSpacePercent | Should -Be 5
+        $changed.DataAutoextend.ThresholdPercent | Should -Be 80
+        $changed.DataAutoextend.StepBytes | Should -Be 128MB
+        $changed.MetadataAutoextend.ThresholdPercent | Should -Be 90
+        ($changed | Format-List | Out-String) | Should -Match 'DataAutoextend\s*:\s*at 80% used, \+128 MiB, up to 2 GiB'
+        Get-DeviceHash $volume.DevicePath | Should -Be $hash   # the reload kept the data
+        (Get-ThinVolume -Pool pol -Name v -StateRoot $root).Active | Should -BeTrue
+
+        # Kept across a restart of the pool: the record holds them, the table is rebuilt from it.
+        Disable-ThinPool pol -DeactivateVolumes -StateRoot $root
+        Enable-ThinPool pol -StateRoot $root
+        Get-DmTable pol | Should -Match ' error_if_no_space$'
+        (Get-ThinPool pol -StateRoot $root).DataAutoextend.MaximumSize | Should -Be 2GB
+        { Set-ThinPool pol -AutoextendThreshold 40 -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Set-ThinPool pol -MaximumDataSize 256MB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSize,*'
+    }
+
     It 'reports what docker info shows, typed' {
         New-ThinPool -Name info -DataSize 1GB -MetadataSize 16MB -StateRoot $root | Out-Null
         $status = Get-PoolStatus -Name info -StateRoot $root

@@ -70,6 +70,8 @@ public sealed class PoolService
             DiscardMode = record.DiscardMode,
             NoSpacePolicy = record.NoSpacePolicy,
             MinimumFreeSpacePercent = record.MinimumFreeSpacePercent,
+            DataAutoextend = record.DataAutoextend,
+            MetadataAutoextend = record.MetadataAutoextend,
             Created = record.Created,
             StateRoot = Registry.Root,
         };
@@ -557,6 +559,53 @@ public sealed class PoolService
     // ---------------------------------------------------------------- resize
 
     /// <summary>Grows the pool's data and/or metadata (the guide's procedure). Shrinking is refused.</summary>
+    /// <summary>
+    /// Set-ThinPool: changes the pool's policies in its record. A new no-space behaviour of an
+    /// active pool is a table feature: the same table is reloaded with it (suspend, resume).
+    /// </summary>
+    public ThinPool? SetPolicies(string name, PoolPolicyChange change, IOperationHost host)
+    {
+        var record = Require(name);
+        var updated = PoolPolicies.Apply(record, change);
+        var changes = PoolPolicies.Describe(record, updated);
+        if (changes.Length == 0)
+        {
+            host.Verbose($"pool '{name}' already has these settings");
+            return Get(name);
+        }
+        var active = IsActive(record);
+        DmTarget? target = null;
+        var plan = new StringBuilder(changes).AppendLine().Append($"write {Path.Combine(Registry.PoolFolder(name), "pool.json")}");
+        if (active && updated.NoSpacePolicy != record.NoSpacePolicy)
+        {
+            var live = dm.GetTable(record.DeviceName).Single();
+            var table = ThinPoolTable.Parse(live.Parameters) with { NoSpacePolicy = updated.NoSpacePolicy };
+            target = table.ToTarget(live.LengthSectors);
+            plan.AppendLine().Append($"load table: {target}; suspend and resume {record.DevicePath}");
+        }
+        if (!host.ShouldProcess($"thin pool '{name}'", "Set", plan.ToString()))
+        {
+            return null;
+        }
+        using var poolLock = Registry.LockPool(name);
+        if (target is not null)
+        {
+            host.Verbose($"load table: {target}");
+            dm.Load(record.DeviceName, new[] { target });
+            host.Verbose($"suspend and resume {record.DevicePath}");
+            dm.Suspend(record.DeviceName);
+            try { dm.Resume(record.DeviceName); }
+            catch
+            {
+                try { dm.Resume(record.DeviceName); } catch (DeviceMapperException) { }
+                throw;
+            }
+        }
+        host.Verbose($"write the record of pool '{name}': {changes.Replace(Environment.NewLine, "; ")}");
+        Registry.SavePool(updated);
+        return Get(name);
+    }
+
     public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IOperationHost host)
     {
         var record = Require(name);

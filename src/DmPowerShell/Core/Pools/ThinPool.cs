@@ -28,6 +28,8 @@ public sealed record ThinPool
     public DiscardMode DiscardMode { get; init; }
     public NoSpacePolicy NoSpacePolicy { get; init; }
     public int MinimumFreeSpacePercent { get; init; }
+    public Registry.AutoextendPolicy DataAutoextend { get; init; } = Registry.AutoextendPolicy.Off;
+    public Registry.AutoextendPolicy MetadataAutoextend { get; init; } = Registry.AutoextendPolicy.Off;
     public DateTimeOffset Created { get; init; }
     public required string StateRoot { get; init; }
 
