@@ -82,8 +82,8 @@ try {
     $poolDevice = $pool.Device
     $origin = New-ThinVolume -Pool bench -Name origin -Size 16MB
     $originSectors = 16MB / 512
-    # Warm-up: the first calls of a .NET session pay for JIT compilation, which is not the steady cost.
-    1..5 | ForEach-Object { $null = New-ThinVolume -Pool bench -Name "warm$_" -Size 16MB; $null = New-ThinSnapshot -Pool bench -Origin origin -Name "warms$_"; $null = Get-PoolStatus bench; $null = Get-ThinVolume -Pool bench }
+    # Warm-up: the first calls of a .NET session pay for JIT compilation (and tiering to optimised code), which is not the steady cost.
+    1..30 | ForEach-Object { $null = New-ThinVolume -Pool bench -Name "warm$_" -Size 16MB; $null = New-ThinSnapshot -Pool bench -Origin origin -Name "warms$_"; $null = Get-PoolStatus bench; $null = Get-ThinVolume -Pool bench }
     Get-ThinVolume -Pool bench -Name 'warm*' | Remove-ThinVolume -Force -Confirm:$false
     $population = 1
     $floorId = 1000000; $scriptId = 2000000

@@ -64,7 +64,7 @@ try
                 _ => i => volumes.Remove(args[2], i % 2 == 0 ? $"cc{i / 2}" : $"cs{i / 2}", host),
             };
             // The first operations pay for JIT compilation: untimed.
-            var warm = Math.Min(3, count - 1);
+            var warm = Math.Min(20, count / 4);
             for (var i = 0; i < warm; i++) operation(i);
             var (kernelBefore, callsBefore) = DmPowerShell.Kernel.DeviceMapperClient.KernelCalls;
             var watch = System.Diagnostics.Stopwatch.StartNew();

@@ -108,7 +108,9 @@ public sealed class PoolStatusReader
         var thins = info is null ? new List<(string Name, ulong Length)>() : context.ThinDevicesOf(info.Device);
         // Thin devices on the pool that no record describes (made by dmsetup, say) count too.
         var recordedUuids = volumes?.Select(v => Naming.VolumeUuid(record!.Id, v.ThinId)).ToHashSet() ?? new HashSet<string>();
-        var unrecorded = thins.Where(t => !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
+        // A device under a recorded volume's own name is that volume; only others cost an ioctl.
+        var recordedNames = volumes?.Select(v => Naming.VolumeDeviceName(record!.Name, v.Name)).ToHashSet(StringComparer.Ordinal) ?? new HashSet<string>();
+        var unrecorded = thins.Where(t => !recordedNames.Contains(t.Name) && !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
         var provisioned = (volumes?.Sum(v => v.Size) ?? 0) + unrecorded.Sum(t => (long)t.Length * DmTarget.SectorSize);
         var baseVolume = volumes?.Where(v => v.OriginId is null).MinBy(v => v.ThinId);
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
