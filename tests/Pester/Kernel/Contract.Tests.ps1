@@ -44,6 +44,7 @@ Describe 'Cmdlets against a real pool' -Tag Kernel {
             'Resize-ThinVolume'  = "Resize-ThinVolume web base -Size 512MB"
             'Remove-ThinVolume'  = "Remove-ThinVolume web layer1 -Force"
             'Export-ThinPool'    = "Export-ThinPool web -Path '$root/export'"
+            'Set-ThinPool'       = "Set-ThinPool web -NoSpacePolicy Error -AutoextendThreshold 80"
         }
         # -WhatIf writes to the host: one child pwsh runs them all and marks each.
         $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$env:DMPS_MODULE_MANIFEST'; `$env:DMPS_STATE_ROOT = '$root'`n"
@@ -71,6 +72,7 @@ Describe 'Cmdlets against a real pool' -Tag Kernel {
             'Resize-ThinVolume'  = '0 1048576 thin'
             'Remove-ThinVolume'  = 'delete'
             'Export-ThinPool'    = 'reserve_metadata_snap'
+            'Set-ThinPool'       = 'no-space behaviour: Queue -> Error'
         }
         foreach ($name in $commands.Keys) {
             $sections[$name] | Should -Match 'What if:' -Because "$name -WhatIf should print its plan: $output"
