@@ -270,9 +270,10 @@ public sealed partial class PoolHealthService
         if (problems.FirstOrDefault(p => MetadataProblems.Contains(p.Kind)) is { } damaged)
         {
             var action = $"take pool '{name}' offline, thin_repair its metadata into a spare {(record.Backing == PoolBacking.Direct ? "device" : "file")} and use the repaired copy, keeping the original";
-            CheckSpareDevice(record, spareDevice, force);
+            // A given spare was checked above; a missing one is refused here, before anything changes.
+            if (spareDevice is null) CheckSpareDevice(record, spareDevice, force);
             var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", RepairMetadataPlan(record, spareDevice));
-            if (ok) RepairMetadata(record, spareDevice, force, host);
+            if (ok) RepairMetadata(record, spareDevice, host);
             done.Add(new PoolRepair(name, damaged.Kind, null, null, action, ok));
             if (!ok) return done;
             record = pools.Require(name);
@@ -533,20 +534,13 @@ public sealed partial class PoolHealthService
                 throw new DmPowerShellException(ErrorIds.SameDevice, ErrorKind.InvalidArgument, $"{spareDevice} is already a device of pool '{record.Name}' ({used}); the spare must be another one.", spareDevice);
             }
         }
-        if (DeviceUsage.WhyBusy(spareDevice) is { } busy)
-        {
-            throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"Refusing to use {spareDevice} as a spare: {busy}.", spareDevice);
-        }
-        if ((long)BlockDevices.GetSize(spareDevice) < record.MetadataSize)
+        var size = (long)BlockDevices.GetSize(spareDevice);
+        if (size < record.MetadataSize)
         {
             throw new DmPowerShellException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
-                $"{spareDevice} ({ByteSize.Format((long)BlockDevices.GetSize(spareDevice))}) is smaller than the metadata of pool '{record.Name}' ({ByteSize.Format(record.MetadataSize)}).", spareDevice);
+                $"{spareDevice} ({ByteSize.Format(size)}) is smaller than the metadata of pool '{record.Name}' ({ByteSize.Format(record.MetadataSize)}).", spareDevice);
         }
-        if (!force && DeviceUsage.Signature(spareDevice) is { } signature)
-        {
-            throw new DmPowerShellException(ErrorIds.DeviceHasSignature, ErrorKind.InvalidArgument,
-                $"{spareDevice} carries {signature}. It would be overwritten: check it is the right device, then add -Force.", spareDevice);
-        }
+        PoolService.CheckDeviceFree(spareDevice, force);
     }
 
     /// <summary>
@@ -554,10 +548,9 @@ public sealed partial class PoolHealthService
     /// spare, thin_check checks it, and only then does the pool take it. A loop-backed pool's spare
     /// is a file beside the metadata file, renamed over it, the previous content kept as
     /// metadata.&lt;kept&gt;-&lt;time&gt;; a pool on block devices records the spare device as its metadata
-    /// device and leaves the old one untouched. On failure nothing else has changed. Returns the
-    /// record as it now is.
+    /// device and leaves the old one untouched. On failure nothing else has changed.
     /// </summary>
-    internal static PoolRecord ReplaceMetadata(PoolRegistry registry, PoolRecord record, string? spareDevice, string spareSuffix, string kept, IOperationHost host,
+    internal static void ReplaceMetadata(PoolRegistry registry, PoolRecord record, string? spareDevice, string spareSuffix, string kept, IOperationHost host,
         Func<string, ToolResult> write, Func<ToolResult, DmPowerShellException> failure)
     {
         ToolResult WriteAndCheck(string device)
@@ -578,7 +571,7 @@ public sealed partial class PoolHealthService
             registry.SavePool(updated);
             host.Warning($"The {adjective} metadata of pool '{record.Name}' stays on {record.MetadataPath}, which the pool no longer uses; its metadata device is now {spareDevice}.");
             FaultInjection.Step("swapped");
-            return updated;
+            return;
         }
         var spare = record.MetadataPath + spareSuffix;
         using (var stream = DurableFile.OpenPrivate(spare, FileMode.Create))
@@ -595,20 +588,19 @@ public sealed partial class PoolHealthService
             }
         }
         FaultInjection.Step("spare-written");
-        var keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
-        for (var n = 2; File.Exists(keptAs); n++) keptAs = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{n}";
+        var stamp = $"{record.MetadataPath}.{kept}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
+        var keptAs = stamp;
+        for (var n = 2; File.Exists(keptAs); n++) keptAs = $"{stamp}-{n}";
         host.Verbose($"keep {record.MetadataPath} as {keptAs}; rename {spare} to {record.MetadataPath}");
         var existed = File.Exists(record.MetadataPath);
         DurableFile.ReplaceKeeping(record.MetadataPath, spare, keptAs);
         if (existed) host.Warning($"The {adjective} metadata of pool '{record.Name}' is kept as {keptAs}.");
         FaultInjection.Step("swapped");
-        return record;
     }
 
     /// <summary>LVM's way: repair into a spare, check the spare, swap, keep the original.</summary>
-    private void RepairMetadata(PoolRecord record, string? spareDevice, bool force, IOperationHost host)
+    private void RepairMetadata(PoolRecord record, string? spareDevice, IOperationHost host)
     {
-        CheckSpareDevice(record, spareDevice, force);
         var wereActive = ReadRepairMarker(record.Name)
             ?? new VolumeStore(pools.Registry, record.Name).List().Where(v => v.Active).Select(v => v.Name).ToList();
         DurableFile.Write(RepairMarker(record.Name), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(wereActive));

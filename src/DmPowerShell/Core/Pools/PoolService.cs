@@ -223,15 +223,21 @@ public sealed class PoolService
     {
         foreach (var device in new[] { spec.DataDevice!, spec.MetadataDevice! })
         {
-            if (DeviceUsage.WhyBusy(device) is { } busy)
-            {
-                throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"Refusing to use {device}: {busy}.", device);
-            }
-            if (!spec.Force && DeviceUsage.Signature(device) is { } signature)
-            {
-                throw new DmPowerShellException(ErrorIds.DeviceHasSignature, ErrorKind.InvalidArgument,
-                    $"{device} carries {signature}. Its contents would be lost: check it is the right device, then add -Force.", device);
-            }
+            CheckDeviceFree(device, spec.Force);
+        }
+    }
+
+    /// <summary>A device the module is about to overwrite: not in use, and without a signature unless forced.</summary>
+    internal static void CheckDeviceFree(string device, bool force)
+    {
+        if (DeviceUsage.WhyBusy(device) is { } busy)
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"Refusing to use {device}: {busy}.", device);
+        }
+        if (!force && DeviceUsage.Signature(device) is { } signature)
+        {
+            throw new DmPowerShellException(ErrorIds.DeviceHasSignature, ErrorKind.InvalidArgument,
+                $"{device} carries {signature}. Its contents would be lost: check it is the right device, then add -Force.", device);
         }
     }
 
@@ -590,16 +596,7 @@ public sealed class PoolService
         using var poolLock = Registry.LockPool(name);
         if (target is not null)
         {
-            host.Verbose($"load table: {target}");
-            dm.Load(record.DeviceName, new[] { target });
-            host.Verbose($"suspend and resume {record.DevicePath}");
-            dm.Suspend(record.DeviceName);
-            try { dm.Resume(record.DeviceName); }
-            catch
-            {
-                try { dm.Resume(record.DeviceName); } catch (DeviceMapperException) { }
-                throw;
-            }
+            SwapTable(record, target, host);
         }
         host.Verbose($"write the record of pool '{name}': {changes.Replace(Environment.NewLine, "; ")}");
         Registry.SavePool(updated);
@@ -686,8 +683,18 @@ public sealed class PoolService
             FaultInjection.Step("metadata-grown");
         }
         host.Progress($"Resizing thin pool '{name}'", "reloading the table", 60);
-        host.Verbose($"load table: {newTarget}");
-        dm.Load(record.DeviceName, new[] { newTarget });
+        SwapTable(record, newTarget, host);
+        Registry.SavePool(record with { DataSize = data, MetadataSize = meta });
+        FaultInjection.Step("record-written");
+        host.Progress($"Resizing thin pool '{name}'", "done", 100, completed: true);
+        return Get(name);
+    }
+
+    /// <summary>Loads a new table into the live pool and swaps it in (suspend, resume); never leaves the pool suspended.</summary>
+    private void SwapTable(PoolRecord record, DmTarget target, IOperationHost host)
+    {
+        host.Verbose($"load table: {target}");
+        dm.Load(record.DeviceName, new[] { target });
         FaultInjection.Step("table-loaded");
         host.Verbose($"suspend {record.DevicePath}");
         dm.Suspend(record.DeviceName);
@@ -699,15 +706,11 @@ public sealed class PoolService
         }
         catch
         {
-            // Never leave the pool suspended: try once more, the error of the first try wins.
+            // Try once more, the error of the first try wins.
             try { dm.Resume(record.DeviceName); } catch (DeviceMapperException) { }
             throw;
         }
         FaultInjection.Step("resumed");
-        Registry.SavePool(record with { DataSize = data, MetadataSize = meta });
-        FaultInjection.Step("record-written");
-        host.Progress($"Resizing thin pool '{name}'", "done", 100, completed: true);
-        return Get(name);
     }
 
     private static void Grow(string file, string loop, long current, long wanted, IOperationHost host)
