@@ -15,7 +15,7 @@
     TypesToProcess       = @('DmPowerShell.Types.ps1xml')
     CmdletsToExport      = @(
         'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool',
-        'Enable-ThinPool', 'Disable-ThinPool', 'Test-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool',
+        'Enable-ThinPool', 'Disable-ThinPool', 'Test-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool',
         'New-ThinVolume', 'New-ThinSnapshot', 'Get-ThinVolume', 'Enable-ThinVolume', 'Disable-ThinVolume',
         'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume'
     )

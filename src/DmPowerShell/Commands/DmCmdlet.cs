@@ -68,9 +68,7 @@ public abstract class DmCmdlet : PSCmdlet
         }
     }
 
-    private static bool IsExpected(Exception e) =>
-        e is DmPowerShellException or DeviceMapperException or LockTimeoutException or NativeCallException
-            or IOException or UnauthorizedAccessException;
+    private static bool IsExpected(Exception e) => ErrorIds.IsExpected(e);
 
     /// <summary>The core's view of this cmdlet: ShouldProcess with the whole plan, and the output streams.</summary>
     private sealed class CmdletHost : IOperationHost

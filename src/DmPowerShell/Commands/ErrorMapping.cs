@@ -28,29 +28,29 @@ public static class ErrorMapping
         return record;
     }
 
-    public static (string Id, ErrorCategory Category) Classify(Exception e) => e switch
+    public static (string Id, ErrorCategory Category) Classify(Exception e) => (ErrorIds.Of(e), e switch
     {
-        DmPowerShellException d => (d.ErrorId, Category(d.Kind)),
-        DeviceMapperUnavailableException u when u.Errno == Errno.EACCES => (ErrorIds.NotRoot, ErrorCategory.PermissionDenied),
-        DeviceMapperUnavailableException => (ErrorIds.DeviceMapperUnavailable, ErrorCategory.ResourceUnavailable),
-        DeviceNotFoundException => (ErrorIds.DeviceNotFound, ErrorCategory.ObjectNotFound),
-        DeviceBusyException => (ErrorIds.DeviceInUse, ErrorCategory.ResourceBusy),
-        DeviceExistsException => (ErrorIds.DeviceExists, ErrorCategory.ResourceExists),
-        DeviceMapperException d when d.Errno is Errno.EPERM or Errno.EACCES => (ErrorIds.NotRoot, ErrorCategory.PermissionDenied),
-        DeviceMapperException => (ErrorIds.DeviceMapperFailed, ErrorCategory.InvalidOperation),
-        LockTimeoutException => (ErrorIds.LockTimeout, ErrorCategory.OperationTimeout),
-        NativeCallException n => (ErrorIds.SystemCallFailed, n.Errno switch
+        DmPowerShellException d => Category(d.Kind),
+        DeviceMapperUnavailableException u when u.Errno == Errno.EACCES => ErrorCategory.PermissionDenied,
+        DeviceMapperUnavailableException => ErrorCategory.ResourceUnavailable,
+        DeviceNotFoundException => ErrorCategory.ObjectNotFound,
+        DeviceBusyException => ErrorCategory.ResourceBusy,
+        DeviceExistsException => ErrorCategory.ResourceExists,
+        DeviceMapperException d when d.Errno is Errno.EPERM or Errno.EACCES => ErrorCategory.PermissionDenied,
+        DeviceMapperException => ErrorCategory.InvalidOperation,
+        LockTimeoutException => ErrorCategory.OperationTimeout,
+        NativeCallException n => n.Errno switch
         {
             Errno.EACCES or Errno.EPERM => ErrorCategory.PermissionDenied,
             Errno.ENOENT or Errno.ENXIO or Errno.ENODEV => ErrorCategory.ObjectNotFound,
             Errno.EBUSY => ErrorCategory.ResourceBusy,
             Errno.EINVAL => ErrorCategory.InvalidArgument,
             _ => ErrorCategory.WriteError,
-        }),
-        UnauthorizedAccessException => (ErrorIds.AccessDenied, ErrorCategory.PermissionDenied),
-        IOException => (ErrorIds.IOError, ErrorCategory.WriteError),
-        _ => (ErrorIds.UnexpectedError, ErrorCategory.NotSpecified),
-    };
+        },
+        UnauthorizedAccessException => ErrorCategory.PermissionDenied,
+        IOException => ErrorCategory.WriteError,
+        _ => ErrorCategory.NotSpecified,
+    });
 
     private static ErrorCategory Category(ErrorKind kind) => kind switch
     {

@@ -80,4 +80,28 @@ public static class ErrorIds
     public const string UnknownFileSystem = "UnknownFileSystem";
     public const string FileSystemResizeFailed = "FileSystemResizeFailed";
     public const string SystemCallFailed = "SystemCallFailed";
+    public const string PoolWatched = "PoolWatched";
+
+    /// <summary>The stable id of any failure the core raises (the cmdlets add the category).</summary>
+    public static string Of(Exception e) => e switch
+    {
+        DmPowerShellException d => d.ErrorId,
+        Kernel.DeviceMapperUnavailableException u when u.Errno == Interop.Errno.EACCES => NotRoot,
+        Kernel.DeviceMapperUnavailableException => DeviceMapperUnavailable,
+        Kernel.DeviceNotFoundException => DeviceNotFound,
+        Kernel.DeviceBusyException => DeviceInUse,
+        Kernel.DeviceExistsException => DeviceExists,
+        Kernel.DeviceMapperException d when d.Errno is Interop.Errno.EPERM or Interop.Errno.EACCES => NotRoot,
+        Kernel.DeviceMapperException => DeviceMapperFailed,
+        Registry.LockTimeoutException => LockTimeout,
+        Interop.NativeCallException => SystemCallFailed,
+        UnauthorizedAccessException => AccessDenied,
+        IOException => IOError,
+        _ => UnexpectedError,
+    };
+
+    /// <summary>Failures a service reports to its caller, as opposed to bugs.</summary>
+    public static bool IsExpected(Exception e) =>
+        e is DmPowerShellException or Kernel.DeviceMapperException or Registry.LockTimeoutException
+            or Interop.NativeCallException or IOException or UnauthorizedAccessException;
 }

@@ -36,6 +36,9 @@ internal sealed class FileDescriptor : SafeHandle
         return new FileDescriptor(fd);
     }
 
+    /// <summary>Takes ownership of a descriptor a libc call returned.</summary>
+    public static FileDescriptor Adopt(int fd) => new(fd);
+
     /// <summary>Runs an ioctl with a pointer argument; throws with the errno on failure.</summary>
     public unsafe int Ioctl(uint request, void* argument, string what)
     {

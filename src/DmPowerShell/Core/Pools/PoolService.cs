@@ -65,7 +65,7 @@ public sealed class PoolService
             DataSize = record.DataSize,
             MetadataSize = record.MetadataSize,
             BlockSize = record.BlockSize,
-            LowWaterMarkBlocks = record.LowWaterMarkBlocks,
+            LowWaterMarkBlocks = record.LowWaterMarkFor((ulong)(record.DataSize / record.BlockSize)),
             SkipBlockZeroing = record.SkipBlockZeroing,
             DiscardMode = record.DiscardMode,
             NoSpacePolicy = record.NoSpacePolicy,
@@ -564,7 +564,6 @@ public sealed class PoolService
 
     // ---------------------------------------------------------------- resize
 
-    /// <summary>Grows the pool's data and/or metadata (the guide's procedure). Shrinking is refused.</summary>
     /// <summary>
     /// Set-ThinPool: changes the pool's policies in its record. A new no-space behaviour of an
     /// active pool is a table feature: the same table is reloaded with it (suspend, resume).
@@ -582,12 +581,21 @@ public sealed class PoolService
         var active = IsActive(record);
         DmTarget? target = null;
         var plan = new StringBuilder(changes).AppendLine().Append($"write {Path.Combine(Registry.PoolFolder(name), "pool.json")}");
-        if (active && updated.NoSpacePolicy != record.NoSpacePolicy)
+        if (active)
         {
+            // The no-space behaviour and the low water mark (from the data threshold) are table parameters.
             var live = dm.GetTable(record.DeviceName).Single();
-            var table = ThinPoolTable.Parse(live.Parameters) with { NoSpacePolicy = updated.NoSpacePolicy };
-            target = table.ToTarget(live.LengthSectors);
-            plan.AppendLine().Append($"load table: {target}; suspend and resume {record.DevicePath}");
+            var table = ThinPoolTable.Parse(live.Parameters);
+            var wanted = table with
+            {
+                NoSpacePolicy = updated.NoSpacePolicy,
+                LowWaterMarkBlocks = updated.LowWaterMarkFor(live.LengthSectors * DmTarget.SectorSize / (ulong)record.BlockSize),
+            };
+            if (wanted != table)
+            {
+                target = wanted.ToTarget(live.LengthSectors);
+                plan.AppendLine().Append($"load table: {target}; suspend and resume {record.DevicePath}");
+            }
         }
         if (!host.ShouldProcess($"thin pool '{name}'", "Set", plan.ToString()))
         {
@@ -603,6 +611,7 @@ public sealed class PoolService
         return Get(name);
     }
 
+    /// <summary>Grows the pool's data and/or metadata (the guide's procedure). Shrinking is refused.</summary>
     public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IOperationHost host)
     {
         var record = Require(name);
@@ -660,7 +669,7 @@ public sealed class PoolService
             }
             return Get(name);
         }
-        var newTarget = table.ToTarget((ulong)data / DmTarget.SectorSize);
+        var newTarget = (table with { LowWaterMarkBlocks = record.LowWaterMarkFor((ulong)(data / record.BlockSize)) }).ToTarget((ulong)data / DmTarget.SectorSize);
         var plan = new StringBuilder();
         if (record.Backing == PoolBacking.Loop && data > currentData) plan.AppendLine($"grow {record.DataPath} to {ByteSize.Format(data)}; LOOP_SET_CAPACITY {dataPath}");
         if (record.Backing == PoolBacking.Loop && meta > currentMeta) plan.AppendLine($"grow {record.MetadataPath} to {ByteSize.Format(meta)}; LOOP_SET_CAPACITY {metadataPath}");

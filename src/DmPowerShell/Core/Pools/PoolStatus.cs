@@ -65,6 +65,14 @@ public sealed record PoolStatus
     /// <summary>True when the data file's file system holds less than the pool's free blocks.</summary>
     public bool BackingFilesystemLimited { get; init; }
 
+    // Monitoring.
+    /// <summary>A Watch-ThinPool holds this pool's watch lock on this host.</summary>
+    public bool Watched { get; init; }
+    /// <summary>The watching process, its command line and since when.</summary>
+    public string? WatchedBy { get; init; }
+    /// <summary>The module's pools: data or metadata autoextend is on (it acts only while Watched).</summary>
+    public bool AutoextendEnabled { get; init; }
+
     // Identity.
     public required string DeviceName { get; init; }
     public string? Device { get; init; }

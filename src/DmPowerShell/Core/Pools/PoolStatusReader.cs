@@ -116,6 +116,7 @@ public sealed class PoolStatusReader
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;
         var version = context.Version;
+        var watchedBy = Monitoring.PoolWatcher.WatchedBy(device.Name);
 
         return new PoolStatus
         {
@@ -165,6 +166,9 @@ public sealed class PoolStatusReader
             ProvisionedSize = provisioned,
             OverProvisioningRatio = dataTotal == 0 ? 0 : Math.Round((double)provisioned / dataTotal, 3),
             BackingFilesystemLimited = limited,
+            Watched = watchedBy is not null,
+            WatchedBy = watchedBy,
+            AutoextendEnabled = record is not null && (record.DataAutoextend.Enabled || record.MetadataAutoextend.Enabled),
         };
     }
 

@@ -14,8 +14,8 @@ namespace DmPowerShell.Registry;
 /// </summary>
 public sealed class FileLock : IDisposable
 {
-    private const int F_OFD_SETLK = 37;
-    private const short F_WRLCK = 1;
+    private const int F_OFD_GETLK = 36, F_OFD_SETLK = 37;
+    private const short F_WRLCK = 1, F_UNLCK = 2;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct FLock
@@ -61,6 +61,50 @@ public sealed class FileLock : IDisposable
         {
             descriptor.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Takes the lock if nobody holds it; null when someone does.</summary>
+    public static FileLock? TryAcquire(string path)
+    {
+        var descriptor = FileDescriptor.Open(path, O_RDWR | O_CREAT, DurableFile.FileMode);
+        try
+        {
+            if (!TryLock(descriptor))
+            {
+                descriptor.Dispose();
+                return null;
+            }
+            WriteHolder(descriptor);
+            return new FileLock(descriptor, path);
+        }
+        catch
+        {
+            descriptor.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Who holds the lock on <paramref name="path"/>, or null when nobody does (asks, never takes it).</summary>
+    public static unsafe string? HolderOf(string path)
+    {
+        FileDescriptor descriptor;
+        try
+        {
+            descriptor = FileDescriptor.Open(path, O_RDONLY);
+        }
+        catch (NativeCallException e) when (e.Errno == Errno.ENOENT)
+        {
+            return null;
+        }
+        using (descriptor)
+        {
+            var request = new FLock { Type = F_WRLCK, Whence = 0, Start = 0, Length = 0 };
+            if (fcntl(descriptor.Fd, F_OFD_GETLK, &request) != 0)
+            {
+                throw new NativeCallException("fcntl(F_OFD_GETLK)", path, errno);
+            }
+            return request.Type == F_UNLCK ? null : ReadHolder(path);
         }
     }
 

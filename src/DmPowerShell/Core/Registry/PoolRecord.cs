@@ -57,13 +57,22 @@ public sealed record PoolRecord
     [JsonIgnore]
     public string Uuid => Pools.Naming.PoolUuid(Id);
 
+    /// <summary>
+    /// The low water mark for a data space of <paramref name="dataBlocks"/>: the kernel raises an
+    /// event once free blocks fall below it. With data autoextend on, it sits at the policy's
+    /// threshold, so that Watch-ThinPool hears of the crossing at once rather than at its next timer check.
+    /// </summary>
+    public ulong LowWaterMarkFor(ulong dataBlocks) => DataAutoextend.Enabled
+        ? Math.Max(1, dataBlocks * (ulong)(100 - DataAutoextend.ThresholdPercent) / 100)
+        : LowWaterMarkBlocks;
+
     /// <summary>The table for the given devices (major:minor), as the record describes it.</summary>
     public ThinPoolTable TableFor(string metadataDevice, string dataDevice) => new()
     {
         MetadataDevice = metadataDevice,
         DataDevice = dataDevice,
         BlockSizeSectors = (uint)(BlockSize / DmTarget.SectorSize),
-        LowWaterMarkBlocks = LowWaterMarkBlocks,
+        LowWaterMarkBlocks = LowWaterMarkFor((ulong)(DataSize / BlockSize)),
         SkipBlockZeroing = SkipBlockZeroing,
         DiscardMode = DiscardMode,
         NoSpacePolicy = NoSpacePolicy,
