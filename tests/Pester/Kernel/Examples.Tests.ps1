@@ -15,6 +15,8 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
+    # As installed: the published module folder is on the module path, so thread jobs load it too.
+    $env:PSModulePath = (Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST))) + [IO.Path]::PathSeparator + $env:PSModulePath
     Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
     Assert-KernelLane
 }
