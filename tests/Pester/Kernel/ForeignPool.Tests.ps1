@@ -49,6 +49,16 @@ global { use_lvmpolld = 0 }
         (Get-PoolStatus dmpsvg-tpool -StateRoot $root).DataSpaceTotal | Should -Be 128MB
     }
 
+    It 'is watched and reported on, never extended: LVM grows its own pools' {
+        $events = @(Watch-ThinPool dmpsvg-tpool -Timeout 2 -CheckInterval 1 -StateRoot $root)
+        $events[0].Kind | Should -Be 'Started'
+        $events[0].Name | Should -Be 'dmpsvg-tpool'
+        $events[0].Extends | Should -BeFalse
+        $events[0].Message | Should -Match 'LVM manages this pool'
+        $events.Kind | Should -Not -Contain 'Extended'
+        (Get-PoolStatus dmpsvg-tpool -StateRoot $root).DataSpaceTotal | Should -Be 128MB
+    }
+
     It 'is not the module''s to change' {
         { Remove-ThinPool -Name dmpsvg-tpool -Force -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'PoolNotFound,*'
         { Resize-ThinPool -Name dmpsvg -DataSize 1GB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'PoolNotFound,*'

@@ -1,0 +1,208 @@
+# Watch-ThinPool against the real kernel (guest lane only): the pool grows in steps while it is
+# written past its size, each step an event; without autoextend an error_if_no_space pool fails
+# the write at once and the watcher reports out_of_data_space; metadata grows when snapshots fill
+# it; the watcher stops at once, is seen by Get-PoolStatus, and is refused a second time.
+BeforeAll {
+    Import-Module $env:DMPS_MODULE_MANIFEST -Force
+    Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
+    Assert-KernelLane
+
+    function Start-Watcher([string] $Pool, [string] $StateRoot, [int] $CheckInterval = 2) {
+        # The watcher in a thread of this process, as a user runs it in the background.
+        $job = Start-ThreadJob -ArgumentList $env:DMPS_MODULE_MANIFEST, $Pool, $StateRoot, $CheckInterval -ScriptBlock {
+            param($Manifest, $Pool, $StateRoot, $CheckInterval)
+            Import-Module $Manifest
+            Watch-ThinPool $Pool -StateRoot $StateRoot -CheckInterval $CheckInterval -Timeout 900
+        }
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not (Get-PoolStatus $Pool -StateRoot $StateRoot).Watched) {
+            if ($job.State -in 'Failed', 'Completed', 'Stopped') { throw "The watcher ended: $($job | Receive-Job 2>&1 | Out-String)" }
+            if ($clock.Elapsed.TotalSeconds -gt 120) { throw 'The watcher did not start within 120 s.' }
+            Start-Sleep -Milliseconds 200
+        }
+        $job
+    }
+
+    function Stop-Watcher($Job) {
+        # Stop-Job reaches the cmdlet's StopProcessing, as Ctrl+C does.
+        $Job | Stop-Job
+        $events = @($Job | Receive-Job -ErrorVariable failures -ErrorAction SilentlyContinue)
+        $Job | Remove-Job -Force
+        $failures | Should -BeNullOrEmpty
+        $events
+    }
+
+    function Write-Zeros([string] $Device, [int] $MiB) {
+        # dd as a user would; direct I/O so that the write reaches the pool now, not at close.
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $output = & dd if=/dev/zero "of=$Device" bs=1M "count=$MiB" oflag=direct 2>&1 | Out-String
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output; Seconds = $clock.Elapsed.TotalSeconds }
+    }
+}
+
+Describe 'Watch-ThinPool' -Tag Kernel {
+    BeforeAll { $root = New-TestStateRoot }
+    AfterAll { Assert-CleanMetadata -StateRoot $root }
+
+    It 'grows a 256 MiB pool in steps while 768 MiB are written, with no I/O error, each step an event' {
+        $null = New-ThinPool -Name grow -DataSize 256MB -MetadataSize 16MB -SkipBlockZeroing -StateRoot $root |
+            New-ThinVolume -Name data -Size 1GB
+        Set-ThinPool grow -AutoextendThreshold 70 -AutoextendPercent 25 -StateRoot $root
+        # The kernel hears of the crossing itself: the low water mark sits at the threshold (30% of 4096 blocks free).
+        (Get-DmTable grow) | Should -Match ' thin-pool \d+:\d+ \d+:\d+ 128 1228 '
+        (Get-PoolStatus grow -StateRoot $root).Watched | Should -BeFalse
+        $watcher = Start-Watcher grow $root
+        (Get-PoolStatus grow -StateRoot $root).WatchedBy | Should -Match "^process \d+"
+
+        $write = Write-Zeros /dev/mapper/grow-data 768
+        Start-Sleep -Seconds 3   # the last step after the write's final blocks
+        $events = Stop-Watcher $watcher
+        Write-Host ($events | Format-Table Time, Kind, DataUsedPercent, OldSize, NewSize, Message -AutoSize | Out-String -Width 200)
+        Write-Host "dd: $($write.Seconds) s: $($write.Output)"
+
+        $write.ExitCode | Should -Be 0 -Because $write.Output
+        $write.Output | Should -Not -Match 'error'
+        $events[0].Kind | Should -Be 'Started'
+        $events.Kind | Should -Contain 'DataThreshold'
+        $events.Kind | Should -Not -Contain 'ExtensionFailed'
+        $steps = @($events | Where-Object Kind -eq 'Extended')
+        $steps.Count | Should -BeGreaterOrEqual 3
+        $steps | ForEach-Object { $_.Space | Should -Be 'Data'; $_.NewSize | Should -BeGreaterThan $_.OldSize }
+        $steps[0].OldSize | Should -Be 256MB
+        $steps[0].NewSize | Should -Be 320MB                       # one step of 25%, not one big jump
+        for ($i = 1; $i -lt $steps.Count; $i++) { $steps[$i].OldSize | Should -Be $steps[$i - 1].NewSize }
+        $status = Get-PoolStatus grow -StateRoot $root
+        $status.DataSpaceTotal | Should -Be $steps[-1].NewSize
+        $status.DataSpaceUsed | Should -BeGreaterOrEqual 768MB
+        $status.Mode | Should -Be 'ReadWrite'
+        $status.Watched | Should -BeFalse                          # the lock went with the watcher
+        (Get-ThinPool grow -StateRoot $root).DataSize | Should -Be $steps[-1].NewSize
+        (Get-Item (Get-ThinPool grow -StateRoot $root).DataPath).Length | Should -Be $steps[-1].NewSize
+        # The low water mark moved with each step.
+        $blocks = $steps[-1].NewSize / 64KB
+        (Get-DmTable grow) | Should -Match " 128 $([math]::Floor($blocks * 30 / 100)) "
+        (Test-ThinPool grow -StateRoot $root -Quiet) | Should -BeTrue
+        Disable-ThinPool grow -DeactivateVolumes -StateRoot $root
+        Test-ThinMetadata (Get-ThinPool grow -StateRoot $root).MetadataPath | Should -BeNullOrEmpty
+        Remove-ThinPool grow -DeleteBackingFiles -Force -StateRoot $root   # frees the guest's memory
+    }
+
+    It 'without autoextend, fails the write of an error_if_no_space pool at once and reports out_of_data_space' {
+        $null = New-ThinPool -Name full -DataSize 256MB -MetadataSize 16MB -SkipBlockZeroing -StateRoot $root |
+            New-ThinVolume -Name data -Size 1GB
+        Set-ThinPool full -NoSpacePolicy Error -StateRoot $root
+        $watcher = Start-Watcher full $root
+
+        $write = Write-Zeros /dev/mapper/full-data 768
+        Start-Sleep -Seconds 3
+        $events = Stop-Watcher $watcher
+        Write-Host ($events | Format-Table Time, Kind, Mode, DataUsedPercent, Message -AutoSize | Out-String -Width 200)
+        Write-Host "dd: $($write.Seconds) s: $($write.Output)"
+
+        $write.ExitCode | Should -Not -Be 0
+        $write.Output | Should -Match 'No space left on device|Input/output error'
+        $write.Seconds | Should -BeLessThan 30
+        $events.Kind | Should -Not -Contain 'Extended'
+        ($events | Where-Object Kind -eq 'DataThreshold').Message | Should -Match 'autoextend is off'
+        $change = $events | Where-Object { $_.Kind -eq 'ModeChanged' -and $_.Mode -eq 'OutOfDataSpace' }
+        $change | Should -Not -BeNullOrEmpty
+        $change[0].PreviousMode | Should -Be 'ReadWrite'
+        $status = Get-PoolStatus full -StateRoot $root
+        $status.Mode | Should -Be 'OutOfDataSpace'
+        $status.DataSpaceTotal | Should -Be 256MB
+        Disable-ThinPool full -DeactivateVolumes -StateRoot $root
+        Test-ThinMetadata (Get-ThinPool full -StateRoot $root).MetadataPath | Should -BeNullOrEmpty
+        Remove-ThinPool full -DeleteBackingFiles -Force -StateRoot $root
+    }
+
+    It 'grows the metadata when snapshots fill a small metadata device' {
+        $null = New-ThinPool -Name meta -DataSize 1GB -MetadataSize 2MB -SkipBlockZeroing -StateRoot $root |
+            New-ThinVolume -Name base -Size 256MB
+        $written = Write-Zeros /dev/mapper/meta-base 256
+        $written.ExitCode | Should -Be 0 -Because $written.Output
+        Set-ThinPool meta -MetadataAutoextendThreshold 60 -MetadataAutoextendPercent 100 -StateRoot $root
+        $watcher = Start-Watcher meta $root -CheckInterval 1
+        $block = [byte[]]::new(4096); [Random]::new(7).NextBytes($block)
+        $batch = 0
+        # Each snapshot written at 8 places unshares 8 leaves of the mapping tree: a few metadata blocks each.
+        while ((Get-PoolStatus meta -StateRoot $root).MetadataSpaceTotal -eq 2MB -and $batch -lt 30) {
+            $batch++
+            $names = 1..8 | ForEach-Object { "b$batch-$_" }
+            foreach ($snapshot in New-ThinSnapshot -Pool meta -Origin base -Name $names -StateRoot $root) {
+                $stream = [IO.File]::Open($snapshot.DevicePath, 'Open', 'ReadWrite', 'ReadWrite')
+                try {
+                    foreach ($offset in 0..7) { $stream.Position = $offset * 32MB; $stream.Write($block, 0, 4096) }
+                    $stream.Flush($true)
+                }
+                finally { $stream.Dispose() }
+            }
+            $status = Get-PoolStatus meta -StateRoot $root
+            Write-Host "batch ${batch}: metadata $($status.MetadataUsedPercent)% of $($status.MetadataSpaceTotal)"
+            Start-Sleep -Milliseconds 1500   # paced as an orchestrator's snapshots are, so the watcher keeps up
+        }
+        $events = Stop-Watcher $watcher
+        Write-Host ($events | Format-Table Time, Kind, Space, MetadataUsedPercent, OldSize, NewSize, Message -AutoSize | Out-String -Width 200)
+
+        $events.Kind | Should -Contain 'MetadataThreshold'
+        $step = @($events | Where-Object { $_.Kind -eq 'Extended' -and $_.Space -eq 'Metadata' })
+        $step.Count | Should -BeGreaterOrEqual 1
+        $step[0].OldSize | Should -Be 2MB
+        $step[0].NewSize | Should -Be 4MB
+        $status = Get-PoolStatus meta -StateRoot $root
+        $status.MetadataSpaceTotal | Should -BeGreaterOrEqual 4MB
+        $status.NeedsCheck | Should -BeFalse
+        $status.Mode | Should -Be 'ReadWrite'
+        (Get-Item (Get-ThinPool meta -StateRoot $root).MetadataPath).Length | Should -Be $status.MetadataSpaceTotal
+        Disable-ThinPool meta -DeactivateVolumes -StateRoot $root
+        Test-ThinMetadata (Get-ThinPool meta -StateRoot $root).MetadataPath | Should -BeNullOrEmpty
+        Remove-ThinPool meta -DeleteBackingFiles -Force -StateRoot $root
+    }
+
+    It 'refuses a second watcher, stops at once on SIGINT, and under -WhatIf changes nothing' {
+        $null = New-ThinPool -Name twice -DataSize 256MB -MetadataSize 16MB -SkipBlockZeroing -StateRoot $root |
+            New-ThinVolume -Name data -Size 512MB
+        (Write-Zeros /dev/mapper/twice-data 200).ExitCode | Should -Be 0
+        Set-ThinPool twice -AutoextendThreshold 70 -AutoextendPercent 25 -StateRoot $root
+        (Get-PoolStatus twice -StateRoot $root).AutoextendEnabled | Should -BeTrue
+        $tableBefore = Get-DmTable twice
+        $fileBefore = (Get-Item (Get-ThinPool twice -StateRoot $root).DataPath).Length
+
+        # A service's watcher: its own pwsh, stopped with SIGINT as systemd's KillSignal does.
+        $out = Join-Path $root 'watch.out'
+        $command = "Import-Module '$env:DMPS_MODULE_MANIFEST'; Watch-ThinPool twice -StateRoot '$root' -WhatIf | ForEach-Object ToString"
+        $process = Start-Process (Join-Path $PSHOME 'pwsh') -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command -RedirectStandardOutput $out -PassThru
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not (Get-PoolStatus twice -StateRoot $root).Watched -or -not (Select-String -Path $out -Pattern 'What if' -Quiet)) {
+            if ($process.HasExited -or $clock.Elapsed.TotalSeconds -gt 120) { throw "The watcher did not start: $(Get-Content -Raw $out)" }
+            Start-Sleep -Milliseconds 250
+        }
+        { Watch-ThinPool twice -StateRoot $root -Timeout 5 -ErrorAction Stop } | Should -Throw -ErrorId 'PoolWatched,*'
+        $clock.Restart()
+        & kill -INT $process.Id
+        $process.WaitForExit(30000) | Should -BeTrue
+        Write-Host "stopped $([int]$clock.Elapsed.TotalMilliseconds) ms after SIGINT"
+        $text = Get-Content -Raw $out
+        Write-Host $text
+        $text | Should -Match 'twice Started: watching: data 78'
+        $text | Should -Match 'What if: Resize thin pool .twice.'
+        $text | Should -Match 'load table: 0 655360 thin-pool'    # 320 MiB, one step
+        (Get-PoolStatus twice -StateRoot $root).Watched | Should -BeFalse
+        Get-DmTable twice | Should -BeExactly $tableBefore
+        (Get-Item (Get-ThinPool twice -StateRoot $root).DataPath).Length | Should -Be $fileBefore
+    }
+
+    It 'reports a pool that is deactivated and active again, and ends the watch of a removed pool' {
+        $null = New-ThinPool -Name gone -DataSize 256MB -MetadataSize 16MB -StateRoot $root
+        $watcher = Start-Watcher gone $root -CheckInterval 1
+        Disable-ThinPool gone -StateRoot $root
+        Start-Sleep -Seconds 3
+        $null = Enable-ThinPool gone -StateRoot $root
+        Start-Sleep -Seconds 3
+        Remove-ThinPool gone -DeleteBackingFiles -Force -StateRoot $root
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while ($watcher.State -eq 'Running' -and $clock.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 200 }
+        $watcher.State | Should -Be 'Completed'                    # the watch ended by itself
+        $events = Stop-Watcher $watcher
+        ($events.Kind -join ',') | Should -Match 'Started,Inactive,Active,.*Removed'
+    }
+}
