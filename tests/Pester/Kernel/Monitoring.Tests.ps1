@@ -125,9 +125,9 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         $block = [byte[]]::new(4096); [Random]::new(7).NextBytes($block)
         $batch = 0
         # Each snapshot written at 8 places unshares 8 leaves of the mapping tree: a few metadata blocks each.
-        while ((Get-PoolStatus meta -StateRoot $root).MetadataSpaceTotal -eq 2MB -and $batch -lt 30) {
+        while ((Get-PoolStatus meta -StateRoot $root).MetadataSpaceTotal -eq 2MB -and $batch -lt 60) {
             $batch++
-            $names = 1..8 | ForEach-Object { "b$batch-$_" }
+            $names = 1..4 | ForEach-Object { "b$batch-$_" }   # about 7% of the metadata per batch
             foreach ($snapshot in New-ThinSnapshot -Pool meta -Origin base -Name $names -StateRoot $root) {
                 $stream = [IO.File]::Open($snapshot.DevicePath, 'Open', 'ReadWrite', 'ReadWrite')
                 try {

@@ -23,7 +23,7 @@ Describe 'The watcher service unit' {
     It 'runs Watch-ThinPool for the instance''s pool, in PowerShell that parses' {
         $exec = (Get-Content $script:unit | Where-Object { $_ -like 'ExecStart=*' })
         $exec | Should -HaveCount 1
-        $exec | Should -Match '-Command "(?<command>[^"]+)"'
+        $exec -match '-Command "(?<command>[^"]+)"' | Should -BeTrue
         $command = $Matches.command.Replace('%I', 'web')
         $tokens = $errors = $null
         $ast = [System.Management.Automation.Language.Parser]::ParseInput($command, [ref] $tokens, [ref] $errors)
