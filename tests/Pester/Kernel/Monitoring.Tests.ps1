@@ -158,6 +158,38 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         Remove-ThinPool meta -DeleteBackingFiles -Force -StateRoot $root
     }
 
+    It 'grows a direct pool to the end of its device, reports the limit, and grows again once the device grew' {
+        $files = foreach ($name in 'ddata', 'dmeta') { $path = Join-Path $root "$name.img"; Invoke-Tool truncate @('-s', '256M', $path) | Out-Null; $path }
+        $loops = foreach ($file in $files) { (Invoke-Tool losetup @('-f', '--show', $file)).Trim() }
+        try {
+            $null = New-ThinPool -Name direct -DataDevice $loops[0] -MetadataDevice $loops[1] -StateRoot $root |
+                New-ThinVolume -Name data -Size 1GB
+            Set-ThinPool direct -AutoextendThreshold 70 -AutoextendPercent 50 -StateRoot $root
+            $watcher = Start-Watcher direct $root -CheckInterval 1
+            (Write-Zeros /dev/mapper/direct-data 200).ExitCode | Should -Be 0
+            Start-Sleep -Seconds 3
+            # The device grows (a bigger LUN, an lvextend under it): the next check takes the room.
+            Invoke-Tool truncate @('-s', '512M', $files[0]) | Out-Null
+            Invoke-Tool losetup @('-c', $loops[0]) | Out-Null
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            while ((Get-PoolStatus direct -StateRoot $root).DataSpaceTotal -eq 256MB -and $clock.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 250 }
+            $events = Stop-Watcher $watcher
+            Write-Host ($events | Format-Table Time, Kind, DataUsedPercent, OldSize, NewSize, Message -AutoSize | Out-String -Width 200)
+            $limit = $events | Where-Object Kind -eq 'LimitReached'
+            $limit | Should -Not -BeNullOrEmpty
+            $limit[0].Message | Should -Match 'the end of its device'
+            $step = @($events | Where-Object Kind -eq 'Extended')
+            $step | Should -HaveCount 1
+            $step[0].OldSize | Should -Be 256MB
+            $step[0].NewSize | Should -Be 384MB                      # one step of 50%, within the 512 MiB device
+            (Get-PoolStatus direct -StateRoot $root).DataSpaceTotal | Should -Be 384MB
+            Disable-ThinPool direct -DeactivateVolumes -StateRoot $root
+            Test-ThinMetadata $loops[1] | Should -BeNullOrEmpty
+            Remove-ThinPool direct -Force -StateRoot $root
+        }
+        finally { foreach ($loop in $loops) { Invoke-Tool losetup @('-d', $loop) -AllowFailure | Out-Null } }
+    }
+
     It 'refuses a second watcher, stops at once on SIGINT, and under -WhatIf changes nothing' {
         $null = New-ThinPool -Name twice -DataSize 256MB -MetadataSize 16MB -SkipBlockZeroing -StateRoot $root |
             New-ThinVolume -Name data -Size 512MB
