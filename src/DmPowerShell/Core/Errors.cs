@@ -81,6 +81,7 @@ public static class ErrorIds
     public const string FileSystemResizeFailed = "FileSystemResizeFailed";
     public const string SystemCallFailed = "SystemCallFailed";
     public const string PoolWatched = "PoolWatched";
+    public const string LvmCommandFailed = "LvmCommandFailed";
 
     /// <summary>The stable id of any failure the core raises (the cmdlets add the category).</summary>
     public static string Of(Exception e) => e switch

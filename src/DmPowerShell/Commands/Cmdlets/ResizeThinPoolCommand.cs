@@ -18,13 +18,21 @@ public sealed class ResizeThinPoolCommand : PoolCmdlet
     [SizeTransformation]
     public long? MetadataSize { get; set; }
 
+    /// <summary>LVM mode: block devices that join the pool's volume group (pvcreate, vgextend) before it grows.</summary>
+    [Parameter]
+    public string[] PhysicalDevice { get; set; } = Array.Empty<string>();
+
+    /// <summary>LVM mode: use new devices that carry a file-system, LVM or partition signature.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var name in TargetPools)
         {
             Try(name, () =>
             {
-                if (Pools.Resize(name, DataSize, MetadataSize, OperationHost) is { } pool)
+                if (Pools.Resize(name, DataSize, MetadataSize, PhysicalDevice.Select(GetUnresolvedProviderPathFromPSPath).ToList(), Force, OperationHost) is { } pool)
                 {
                     WriteObject(pool);
                 }

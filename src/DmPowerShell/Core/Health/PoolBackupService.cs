@@ -53,6 +53,7 @@ public sealed class PoolBackupService
     public PoolBackup? Export(string name, string folder, IOperationHost host)
     {
         var record = pools.Require(name);
+        PoolService.RefuseLvm(record, "LVM backs up its own records (vgcfgbackup); thin_dump its _tmeta for the metadata.");
         var metadataFile = MetadataFileIn(folder, name);
         var registryFile = RegistryFileIn(folder, name);
         var active = pools.IsActive(record);
@@ -105,6 +106,10 @@ public sealed class PoolBackupService
     /// </summary>
     public PoolBackup? Restore(string name, string folder, IOperationHost host, string? spareDevice = null, bool force = false)
     {
+        if (pools.Registry.FindPool(name) is { } existing)
+        {
+            PoolService.RefuseLvm(existing, "LVM restores its own pools: vgcfgrestore, lvconvert --repair.");
+        }
         var registryFile = RegistryFileIn(folder, name);
         var metadataFile = MetadataFileIn(folder, name);
         foreach (var file in new[] { registryFile, metadataFile })

@@ -30,7 +30,12 @@ public sealed partial class PoolHealthService
         dm = client ?? DeviceMapperClient.Shared;
     }
 
-    public IReadOnlyList<PoolProblem> Test(string name) => PoolInspection.Compare(Gather(pools.Require(name)));
+    public IReadOnlyList<PoolProblem> Test(string name)
+    {
+        var record = pools.Require(name);
+        PoolService.RefuseLvm(record, "LVM checks it: lvs, vgck, and thin_check on its _tmeta.");
+        return PoolInspection.Compare(Gather(record));
+    }
 
     /// <summary>Reads the three views. The pool's lock keeps the module's own commands out meanwhile.</summary>
     public PoolViews Gather(PoolRecord record)
@@ -252,6 +257,7 @@ public sealed partial class PoolHealthService
         {
             return done;
         }
+        PoolService.RefuseLvm(record, "LVM repairs it: lvconvert --repair.");
         if (spareDevice is not null) CheckSpareDevice(record, spareDevice, force);
         // One reading of the views serves the comparison and the fixes; a fix that changes them reads again.
         var views = Gather(record);

@@ -137,7 +137,7 @@ public sealed class PoolWatcher
                 throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.NotFound,
                     $"There is no pool in {pools.Registry.Root} to watch; name a device-mapper pool to watch one the module does not manage.", null);
             }
-            return all.Select(r => new Target { Name = r.Name, Device = r.DeviceName, Owned = true, Manager = PoolManager.DmPowerShell }).ToList();
+            return all.Select(TargetOf).ToList();
         }
         var targets = new List<Target>();
         foreach (var name in names.Distinct(StringComparer.Ordinal))
@@ -145,7 +145,7 @@ public sealed class PoolWatcher
             var record = Naming.Check(name, "pool") is null ? pools.Registry.FindPool(name) : null;
             if (record is not null)
             {
-                targets.Add(new Target { Name = record.Name, Device = record.DeviceName, Owned = true, Manager = PoolManager.DmPowerShell });
+                targets.Add(TargetOf(record));
                 continue;
             }
             var device = name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name;
@@ -160,6 +160,14 @@ public sealed class PoolWatcher
         }
         return targets;
     }
+
+    private Target TargetOf(PoolRecord record) => new()
+    {
+        Name = record.Name,
+        Device = pools.LiveDeviceName(record) ?? record.DeviceName,
+        Owned = true,
+        Manager = record.Backing == PoolBacking.Lvm ? PoolManager.Lvm : PoolManager.DmPowerShell,
+    };
 
     /// <summary>One look at a pool: events for what changed, then the steps due, until none is.</summary>
     private void Check(Target target, Action<ThinPoolEvent> emit, IOperationHost host, bool first)
@@ -233,7 +241,7 @@ public sealed class PoolWatcher
 
     private static WatchPolicy PolicyOf(Target target, PoolRecord? record)
     {
-        if (record is null)
+        if (record is null || record.Backing == PoolBacking.Lvm)
         {
             return new WatchPolicy
             {

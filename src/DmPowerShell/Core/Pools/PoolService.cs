@@ -40,12 +40,13 @@ public sealed class PoolService
 
     public ThinPool Describe(PoolRecord record)
     {
-        var info = record.State == RecordState.Ready ? dm.GetInfo(record.DeviceName) : null;
-        var active = info is not null && info.Uuid == record.Uuid;
+        var live = record.State == RecordState.Ready ? LiveDeviceName(record) : null;
+        var info = live is null ? null : dm.GetInfo(live);
+        var active = info is not null;
         string? dataDevice = null, metadataDevice = null;
         if (active)
         {
-            var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
+            var table = ThinPoolTable.Parse(dm.GetTable(live!).Single().Parameters);
             dataDevice = BlockDeviceName(table.DataDevice);
             metadataDevice = BlockDeviceName(table.MetadataDevice);
         }
@@ -55,8 +56,10 @@ public sealed class PoolService
             Id = record.Id,
             Backing = record.Backing,
             Active = active,
-            DeviceName = record.DeviceName,
-            DevicePath = record.DevicePath,
+            DeviceName = live ?? record.DeviceName,
+            DevicePath = $"/dev/mapper/{live ?? record.DeviceName}",
+            VolumeGroup = record.VolumeGroup,
+            LvmMonitoring = record.Backing == PoolBacking.Lvm ? Lvm.LvmPoolService.Monitoring(record) : null,
             Device = active ? info!.Device.ToString() : null,
             DataPath = record.DataPath,
             MetadataPath = record.MetadataPath,
@@ -82,6 +85,14 @@ public sealed class PoolService
     /// <summary>Creates and activates a pool. Returns null when the host declined the change.</summary>
     public ThinPool? Create(PoolSpec spec, IOperationHost host)
     {
+        if (spec.IsLvm)
+        {
+            return new Lvm.LvmPoolService(this).Create(spec, host);
+        }
+        if (spec.PhysicalDevices.Count > 0)
+        {
+            throw PoolRules.Invalid(ErrorIds.InvalidSetting, "-PhysicalDevice is for LVM mode: give -VolumeGroup too.", spec.PhysicalDevices[0]);
+        }
         var (dataSize, metadataSize) = ResolveSizes(spec);
         foreach (var warning in PoolRules.Validate(spec, dataSize, metadataSize))
         {
@@ -106,6 +117,7 @@ public sealed class PoolService
             MinimumFreeSpacePercent = spec.MinimumFreeSpacePercent,
             Created = DateTimeOffset.UtcNow,
         };
+        record = PoolPolicies.Apply(record, new PoolPolicyChange { DataThresholdPercent = spec.AutoextendThreshold, DataStepPercent = spec.AutoextendPercent });
         if (spec.IsDirect)
         {
             CheckDirectDevices(spec);
@@ -210,7 +222,7 @@ public sealed class PoolService
         return (dataSize, metadataSize - metadataSize % PoolSpec.MetadataBlockSize);
     }
 
-    private static DeviceNumber RequireBlockDevice(string path)
+    internal static DeviceNumber RequireBlockDevice(string path)
     {
         if (!BlockDevices.IsBlockDevice(path))
         {
@@ -241,7 +253,7 @@ public sealed class PoolService
         }
     }
 
-    private void CheckNameFree(PoolRecord record)
+    internal void CheckNameFree(PoolRecord record)
     {
         if (Registry.FindPool(record.Name) is not null)
         {
@@ -337,6 +349,10 @@ public sealed class PoolService
     public ThinPool? Enable(string name, IOperationHost host)
     {
         var record = Require(name);
+        if (record.Backing == PoolBacking.Lvm)
+        {
+            return new Lvm.LvmPoolService(this).Enable(record, host);
+        }
         var plan = IsActive(record)
             ? $"{record.DevicePath} is active already; activate the volumes recorded as active"
             : ActivationPlan(record);
@@ -388,6 +404,10 @@ public sealed class PoolService
     public bool Disable(string name, bool deactivateVolumes, IOperationHost host)
     {
         var record = Require(name);
+        if (record.Backing == PoolBacking.Lvm)
+        {
+            return new Lvm.LvmPoolService(this).Disable(record, host);
+        }
         if (!IsActive(record))
         {
             host.Verbose($"pool '{name}' is not active");
@@ -480,7 +500,37 @@ public sealed class PoolService
             $"/dev/mapper/{deviceName} is busy: {string.Join("; ", reasons)}. Unmount it or stop what holds it, then try again.", deviceName, inner);
     }
 
-    internal bool IsActive(PoolRecord record) => dm.GetInfo(record.DeviceName) is { } info && info.Uuid == record.Uuid;
+    internal bool IsActive(PoolRecord record) => LiveDeviceName(record) is not null;
+
+    /// <summary>
+    /// The pool's live thin-pool device, or null when it is not active. LVM maps an LVM pool's
+    /// thin-pool as `vg-lv` while it has no thin LVs, and as `vg-lv-tpool` once it has.
+    /// </summary>
+    public string? LiveDeviceName(PoolRecord record)
+    {
+        if (record.Backing != PoolBacking.Lvm)
+        {
+            return dm.GetInfo(record.DeviceName) is { } info && info.Uuid == record.Uuid ? record.DeviceName : null;
+        }
+        foreach (var name in new[] { Lvm.LvmNames.PoolTargetName(record.VolumeGroup!, record.LogicalVolume!), record.DeviceName })
+        {
+            if (dm.GetInfo(name) is not null && dm.GetTable(name) is [{ TargetType: ThinPoolTable.TargetType }])
+            {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A change the module makes only to pools whose table it owns.</summary>
+    internal static void RefuseLvm(PoolRecord record, string instead)
+    {
+        if (record.Backing == PoolBacking.Lvm)
+        {
+            throw new DmPowerShellException(ErrorIds.PoolNotOwned, ErrorKind.InvalidState,
+                $"Pool '{record.Name}' is an LVM thin pool ({record.VolumeGroup}/{record.LogicalVolume}): LVM keeps its transaction id and thin ids, so the module sends it no thin messages. {instead}", record.Name);
+        }
+    }
 
     /// <summary>Active thin devices whose table points at this pool.</summary>
     public IReadOnlyList<string> ThinDevicesOf(PoolRecord record)
@@ -578,6 +628,10 @@ public sealed class PoolService
             host.Verbose($"pool '{name}' already has these settings");
             return Get(name);
         }
+        if (record.Backing == PoolBacking.Lvm)
+        {
+            return new Lvm.LvmPoolService(this).SetPolicies(record, updated, changes, host);
+        }
         var active = IsActive(record);
         DmTarget? target = null;
         var plan = new StringBuilder(changes).AppendLine().Append($"write {Path.Combine(Registry.PoolFolder(name), "pool.json")}");
@@ -612,9 +666,21 @@ public sealed class PoolService
     }
 
     /// <summary>Grows the pool's data and/or metadata (the guide's procedure). Shrinking is refused.</summary>
-    public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IOperationHost host)
+    public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IOperationHost host) =>
+        Resize(name, newDataSize, newMetadataSize, Array.Empty<string>(), false, host);
+
+    /// <summary>LVM mode: <paramref name="physicalDevices"/> join the volume group first (vgextend).</summary>
+    public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IReadOnlyList<string> physicalDevices, bool force, IOperationHost host)
     {
         var record = Require(name);
+        if (record.Backing == PoolBacking.Lvm)
+        {
+            return new Lvm.LvmPoolService(this).Resize(record, newDataSize, newMetadataSize, physicalDevices, force, host);
+        }
+        if (physicalDevices.Count > 0)
+        {
+            throw PoolRules.Invalid(ErrorIds.InvalidSetting, $"-PhysicalDevice extends the volume group of an LVM pool; pool '{name}' is not one.", physicalDevices[0]);
+        }
         if (!IsActive(record))
         {
             throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
@@ -759,6 +825,10 @@ public sealed class PoolService
     public bool Remove(string name, bool deactivateVolumes, bool deleteBackingFiles, IOperationHost host)
     {
         var record = Require(name);
+        if (record.Backing == PoolBacking.Lvm)
+        {
+            return new Lvm.LvmPoolService(this).Remove(record, deleteBackingFiles, host);
+        }
         var users = IsActive(record) ? ThinDevicesOf(record) : Array.Empty<string>();
         if (users.Count > 0 && !deactivateVolumes)
         {

@@ -31,7 +31,16 @@ public sealed record PoolSpec
     /// <summary>Direct mode: use devices that carry a signature (never mounted or busy ones).</summary>
     public bool Force { get; init; }
 
+    /// <summary>LVM mode: the volume group (made when missing) and the devices that become its PVs.</summary>
+    public string? VolumeGroup { get; init; }
+    public IReadOnlyList<string> PhysicalDevices { get; init; } = Array.Empty<string>();
+    /// <summary>Autoextend from the start (Set-ThinPool changes it later); LVM mode writes it as the pool's profile.</summary>
+    public int? AutoextendThreshold { get; init; }
+    public int? AutoextendPercent { get; init; }
+
     public bool IsDirect => DataDevice is not null || MetadataDevice is not null;
+
+    public bool IsLvm => VolumeGroup is not null;
 }
 
 /// <summary>The checks on a pool's settings, made before anything is created.</summary>

@@ -38,7 +38,7 @@ public sealed class PoolStatusReader
     public PoolStatus Read(string name)
     {
         var record = Naming.Check(name, "pool") is null ? pools.Registry.FindPool(name) : null;
-        var deviceName = record?.DeviceName ?? (name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name);
+        var deviceName = (record is null ? null : pools.LiveDeviceName(record) ?? record.DeviceName) ?? (name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name);
         var context = new Context(dm);
         var device = context.Devices.FirstOrDefault(d => d.Name == deviceName);
         if (device is null)
@@ -75,8 +75,9 @@ public sealed class PoolStatusReader
             status = new ThinPoolStatus { Health = TargetHealth.Error, Raw = statusLine };
         }
         var info = dm.GetInfo(device.Name);
-        var record = FindRecord(info?.Uuid);
-        var manager = record is not null ? PoolManager.DmPowerShell
+        var record = FindRecord(info?.Uuid, device.Name);
+        // An LVM-mode pool is LVM's to manage, though the module made it and names it.
+        var manager = record is { Backing: not PoolBacking.Lvm } ? PoolManager.DmPowerShell
             : info?.Uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true ? PoolManager.Lvm
             : device.Name.StartsWith("docker-", StringComparison.Ordinal) && device.Name.EndsWith("-pool", StringComparison.Ordinal) ? PoolManager.Docker
             : PoolManager.Other;
@@ -168,12 +169,18 @@ public sealed class PoolStatusReader
             BackingFilesystemLimited = limited,
             Watched = watchedBy is not null,
             WatchedBy = watchedBy,
-            AutoextendEnabled = record is not null && (record.DataAutoextend.Enabled || record.MetadataAutoextend.Enabled),
+            AutoextendEnabled = record is { Backing: not PoolBacking.Lvm } && (record.DataAutoextend.Enabled || record.MetadataAutoextend.Enabled),
         };
     }
 
-    private PoolRecord? FindRecord(string? uuid)
+    private PoolRecord? FindRecord(string? uuid, string deviceName)
     {
+        if (uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true)
+        {
+            // The module's LVM-mode pools: LVM's uuid, found by LVM's device name.
+            return pools.Registry.ListPools().FirstOrDefault(r => r.Backing == PoolBacking.Lvm
+                && (r.DeviceName == deviceName || Lvm.LvmNames.PoolTargetName(r.VolumeGroup!, r.LogicalVolume!) == deviceName));
+        }
         if (uuid is null || !uuid.StartsWith(Naming.UuidPrefix, StringComparison.Ordinal))
         {
             return null;

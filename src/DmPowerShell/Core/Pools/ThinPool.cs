@@ -28,6 +28,10 @@ public sealed record ThinPool
     public DiscardMode DiscardMode { get; init; }
     public NoSpacePolicy NoSpacePolicy { get; init; }
     public int MinimumFreeSpacePercent { get; init; }
+    /// <summary>LVM mode: the volume group of the pool LV.</summary>
+    public string? VolumeGroup { get; init; }
+    /// <summary>LVM mode: LVM's seg_monitor ("monitored" when dmeventd watches the pool, "not monitored").</summary>
+    public string? LvmMonitoring { get; init; }
     public Registry.AutoextendPolicy DataAutoextend { get; init; } = Registry.AutoextendPolicy.Off;
     public Registry.AutoextendPolicy MetadataAutoextend { get; init; } = Registry.AutoextendPolicy.Off;
     public DateTimeOffset Created { get; init; }

@@ -10,6 +10,8 @@ public enum PoolBacking
     Loop,
     /// <summary>Block devices given by the user (the guide's direct-lvm, without LVM).</summary>
     Direct,
+    /// <summary>An LVM thin-pool LV (the guide's direct-lvm): LVM owns its table, ids and size.</summary>
+    Lvm,
 }
 
 /// <summary>Whether a pool's creation finished. A record left in Creating is rolled back.</summary>
@@ -47,9 +49,13 @@ public sealed record PoolRecord
     /// <summary>The same for the metadata space.</summary>
     public AutoextendPolicy MetadataAutoextend { get; init; } = AutoextendPolicy.Off;
     public DateTimeOffset Created { get; init; }
+    /// <summary>LVM mode: the volume group and the thin-pool LV.</summary>
+    public string? VolumeGroup { get; init; }
+    public string? LogicalVolume { get; init; }
 
+    /// <summary>The pool's dm name. LVM mode: LVM's `vg-lv`; its live thin-pool may be `vg-lv-tpool` (PoolService.LiveDeviceName).</summary>
     [JsonIgnore]
-    public string DeviceName => Pools.Naming.PoolDeviceName(Name);
+    public string DeviceName => Backing == PoolBacking.Lvm ? Lvm.LvmNames.DeviceName(VolumeGroup!, LogicalVolume!) : Pools.Naming.PoolDeviceName(Name);
 
     [JsonIgnore]
     public string DevicePath => $"/dev/mapper/{DeviceName}";

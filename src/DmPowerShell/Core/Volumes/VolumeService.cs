@@ -49,9 +49,17 @@ public sealed class VolumeService
         public void Dispose() => poolLock.Dispose();
     }
 
-    private Session Open(string pool, IOperationHost host)
+    /// <summary>A pool whose thin ids the module allocates: never an LVM pool, whose ids LVM keeps.</summary>
+    private PoolRecord RequireOwnPool(string pool)
     {
         var record = pools.Require(pool);
+        PoolService.RefuseLvm(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
+        return record;
+    }
+
+    private Session Open(string pool, IOperationHost host)
+    {
+        var record = RequireOwnPool(pool);
         var poolLock = pools.Registry.LockPool(pool);
         try
         {
@@ -263,7 +271,7 @@ public sealed class VolumeService
     /// <summary>A new thin volume (the guide's "base device"), optionally active and formatted.</summary>
     public ThinVolume? Create(string pool, string name, long size, string? fileSystem, bool activate, IOperationHost host)
     {
-        var poolRecord = pools.Require(pool);
+        var poolRecord = RequireOwnPool(pool);
         CheckName(poolRecord, name);
         CheckSize(size);
         if (fileSystem is not null && !FileSystems.Contains(fileSystem))
@@ -306,7 +314,7 @@ public sealed class VolumeService
     /// <summary>Snapshots of one origin, to any depth; the origin, if active, is suspended once for all of them.</summary>
     public IReadOnlyList<ThinVolume> Snapshot(string pool, string origin, IReadOnlyList<string> names, bool activate, bool readOnly, IOperationHost host)
     {
-        var poolRecord = pools.Require(pool);
+        var poolRecord = RequireOwnPool(pool);
         foreach (var name in names) CheckName(poolRecord, name);
         var duplicate = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
@@ -600,7 +608,7 @@ public sealed class VolumeService
 
     public ThinVolume? Enable(string pool, string name, bool readOnly, IOperationHost host)
     {
-        var poolRecord = pools.Require(pool);
+        var poolRecord = RequireOwnPool(pool);
         var plan = $"create device /dev/mapper/{Naming.VolumeDeviceName(pool, name)}{(readOnly ? " read-only" : "")}";
         if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Enable", plan))
         {
@@ -624,7 +632,7 @@ public sealed class VolumeService
 
     public bool Disable(string pool, string name, IOperationHost host)
     {
-        pools.Require(pool);
+        RequireOwnPool(pool);
         if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Disable", $"remove device /dev/mapper/{Naming.VolumeDeviceName(pool, name)}"))
         {
             return false;
@@ -653,7 +661,7 @@ public sealed class VolumeService
 
     public ThinVolume? Rename(string pool, string name, string newName, IOperationHost host)
     {
-        var poolRecord = pools.Require(pool);
+        var poolRecord = RequireOwnPool(pool);
         CheckName(poolRecord, newName);
         var oldDevice = Naming.VolumeDeviceName(pool, name);
         var newDevice = Naming.VolumeDeviceName(pool, newName);
@@ -675,7 +683,7 @@ public sealed class VolumeService
 
     public ThinVolume? Resize(string pool, string name, long size, bool growFileSystem, IOperationHost host)
     {
-        var poolRecord = pools.Require(pool);
+        var poolRecord = RequireOwnPool(pool);
         CheckSize(size);
         var deviceName = Naming.VolumeDeviceName(pool, name);
         if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Resize",
@@ -791,7 +799,7 @@ public sealed class VolumeService
     /// <param name="deferred">When the device is busy, let the kernel remove it once closed and delete the volume then.</param>
     public bool Remove(string pool, string name, IOperationHost host, bool deferred = false)
     {
-        var poolRecord = pools.Require(pool);
+        var poolRecord = RequireOwnPool(pool);
         if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Remove",
                 $"remove device /dev/mapper/{Naming.VolumeDeviceName(pool, name)} if active{Environment.NewLine}message {poolRecord.DevicePath} 0 set_transaction_id <n> <n+1>{Environment.NewLine}message {poolRecord.DevicePath} 0 delete <id> (its data is lost; its snapshots stay){Environment.NewLine}delete its record"))
         {
