@@ -67,7 +67,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         (Get-Lvs 'lv_attr') | Should -BeLike 't*'
         (Get-Lvs 'chunk_size') | Should -Be '512.00'
         (Get-Lvs 'zero') | Should -Not -Match 'zero'
-        (Get-Lvs 'lv_metadata_profile') | Should -Be 'dmpsdocker-thinpool'
+        (Get-Lvs 'lv_profile') | Should -Be 'dmpsdocker-thinpool'
         $profile = Get-Content -Raw (Join-Path $env:LVM_SYSTEM_DIR 'profile/dmpsdocker-thinpool.profile')
         $profile | Should -Match 'thin_pool_autoextend_threshold=80'
         $profile | Should -Match 'thin_pool_autoextend_percent=20'

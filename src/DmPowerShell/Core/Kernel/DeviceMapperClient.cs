@@ -295,6 +295,12 @@ public sealed class DeviceMapperClient
                 callTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
                 callCount++;
             }
+            if (!controlProtected)
+            {
+                // The library opened its control descriptor in the first call: keep it from children.
+                InheritedDescriptors.ProtectControlDescriptors();
+                controlProtected = true;
+            }
             if (ok == 0)
             {
                 throw DeviceMapperException.For(operation, name, dm_task_get_errno(task), detail);
@@ -304,6 +310,7 @@ public sealed class DeviceMapperClient
     }
 
     private static bool libraryChecked;
+    private static bool controlProtected;
 
     private static void EnsureLibrary()
     {

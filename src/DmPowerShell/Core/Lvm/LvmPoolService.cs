@@ -66,7 +66,8 @@ public sealed class LvmPoolService
     public static string? Monitoring(PoolRecord record)
     {
         var result = Query("lvs", "--noheadings", "-o", "seg_monitor", Target(record));
-        return result.ExitCode == 0 ? result.Output.Trim() : null;
+        // LVM leaves the field blank when monitoring is off in lvm.conf (activation/monitoring = 0).
+        return result.ExitCode != 0 ? null : result.Output.Trim() is { Length: > 0 } state ? state : "not monitored";
     }
 
     /// <summary>The pool's data and metadata sizes as LVM has them.</summary>
@@ -197,6 +198,11 @@ public sealed class LvmPoolService
             Run(command, host);
         }
         var (data, metadata) = Sizes(volumeGroup, spec.Name);
+        if (Monitoring(record) != "monitored")
+        {
+            // LVM users' trap: a profile with no dmeventd watching the pool extends nothing.
+            host.Warning($"LVM does not monitor {Target(record)}: its autoextend profile does nothing until dmeventd watches it (activation/monitoring = 1 in lvm.conf, then lvchange --monitor y {Target(record)}).");
+        }
         using (Registry.LockPool(spec.Name))
         {
             Registry.SavePool(record with { DataSize = data, MetadataSize = metadata });

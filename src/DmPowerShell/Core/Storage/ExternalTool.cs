@@ -21,6 +21,8 @@ public static class ExternalTool
         {
             start.ArgumentList.Add(argument);
         }
+        // In case libdevmapper opened its control descriptor again since the first call.
+        Interop.InheritedDescriptors.ProtectControlDescriptors();
         Process process;
         try
         {
