@@ -198,15 +198,37 @@ Describe 'Installing' {
     }
 }
 
-Describe 'The systemd unit' {
-    It 'passes systemd-analyze verify' -Skip:(-not (Get-Command systemd-analyze -ErrorAction SilentlyContinue)) {
-        $unit = Join-Path $PSScriptRoot '../../../packaging/systemd/dmpowershell-pools.service'
-        $copy = Join-Path $script:root 'dmpowershell-pools.service'
+Describe 'The systemd unit <Unit>' -ForEach @(
+    @{ Unit = 'dmpowershell-pools.service'; Instance = 'dmpowershell-pools.service' }
+    @{ Unit = 'dmpowershell-watch@.service'; Instance = 'dmpowershell-watch@web.service' }
+) {
+    It 'passes systemd-analyze verify' {
+        if (-not (Get-Command systemd-analyze -ErrorAction Ignore)) { throw 'systemd-analyze is missing: tools/setup.sh installs systemd' }
+        $unit = Join-Path $PSScriptRoot "../../../packaging/systemd/$Unit"
+        $copy = Join-Path $script:root $Instance
         # verify insists that ExecStart's program exists: point it at this host's pwsh if /usr/bin/pwsh is absent.
         $pwsh = if (Test-Path /usr/bin/pwsh) { '/usr/bin/pwsh' } else { Join-Path $PSHOME 'pwsh' }
         (Get-Content -Raw $unit).Replace('/usr/bin/pwsh', $pwsh) | Set-Content -NoNewline $copy
         $output = & systemd-analyze verify $copy 2>&1 | Out-String
         $LASTEXITCODE | Should -Be 0 -Because $output
-        $output | Should -Not -Match 'dmpowershell-pools.service:'
+        $output | Should -Not -Match ([regex]::Escape("${Instance}:"))
     }
+
+    It 'runs the module''s cmdlets in PowerShell that parses and binds' {
+        $unit = Join-Path $PSScriptRoot "../../../packaging/systemd/$Unit"
+        foreach ($line in Get-Content $unit | Where-Object { $_ -match '^Exec(Start|Stop)=' }) {
+            $line -match '-Command "(?<command>[^"]+)"' | Should -BeTrue
+            $tokens = $errors = $null
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput($Matches.command.Replace('%I', 'web'), [ref] $tokens, [ref] $errors)
+            $errors | Should -BeNullOrEmpty
+            foreach ($call in $ast.FindAll({ $args[0] -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+                if ((Get-Command $call.GetCommandName() -ErrorAction Ignore).ModuleName -eq 'DmPowerShell') {
+                    [System.Management.Automation.Language.StaticParameterBinder]::BindCommand($call, $true).BindingExceptions.Count | Should -Be 0
+                }
+            }
+        }
+        # The watcher stops on SIGINT as on Ctrl+C (tried against the kernel in Monitoring.Tests.ps1).
+        if ($Unit -like '*watch*') { Get-Content -Raw $unit | Should -Match 'KillSignal=SIGINT' }
+    }
+
 }
