@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-utils
-  dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd lvm2
+  dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd lvm2 openssh-server openssh-client
   gcc libc6-dev libdevmapper-dev)   # the last three build the benchmark's C floor
 missing=()
 for p in "${packages[@]}"; do

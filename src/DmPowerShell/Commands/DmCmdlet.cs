@@ -14,7 +14,7 @@ namespace DmPowerShell.Commands;
 public abstract class DmCmdlet : PSCmdlet
 {
     /// <summary>The registry folder (default /var/lib/dmpowershell, or $env:DMPS_STATE_ROOT).</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? StateRoot { get; set; }
 

@@ -5,14 +5,15 @@ namespace DmPowerShell.Commands;
 
 /// <summary>
 /// Cmdlets that act on existing pools: named by -Name (or piped names), or piped in as ThinPool
-/// objects, which bind by value and bring their state root along.
+/// objects, which bind by value and bring their state root along. Deserialized pools (remoting,
+/// Import-Clixml) bind by their Name and StateRoot properties.
 /// </summary>
 public abstract class PoolCmdlet : DmCmdlet
 {
     protected const string ByName = "Name";
     protected const string ByObject = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PoolNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 

@@ -9,7 +9,7 @@ namespace DmPowerShell.Commands.Cmdlets;
 public sealed class GetPoolStatusCommand : DmCmdlet
 {
     /// <summary>Pool names from the registry, or device-mapper names of any thin pool (LVM's, docker's).</summary>
-    [Parameter(Position = 0, ValueFromPipeline = true, ParameterSetName = "Name")]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(PoolNameCompleter))]
     public string[]? Name { get; set; }
