@@ -172,6 +172,13 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Case = 'spare device for a loop-backed pool'; Id = 'InvalidSetting'; Category = 'InvalidArgument'; Command = { Repair-ThinPool nc -SpareDevice $script:blankLoop } }
         @{ Case = 'volume in an out-of-data-space pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinVolume -Pool full -Name v -Size 1GB } }
         @{ Case = 'snapshot in an out-of-data-space pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinSnapshot -Pool full -Origin fill -Name s } }
+        # Monitoring and LVM mode
+        @{ Case = 'autoextend threshold under 50 at creation'; Id = 'InvalidSetting'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -MetadataSize 16MB -AutoextendThreshold 40 } }
+        @{ Case = 'metadata autoextend step not in 4 KiB blocks'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { Set-ThinPool web -MetadataAutoextendThreshold 80 -MetadataAutoextendSize 6KB } }
+        @{ Case = 'watch a pool that does not exist'; Id = 'PoolNotFound'; Category = 'ObjectNotFound'; Command = { Watch-ThinPool nope -Timeout 1 } }
+        @{ Case = 'watch check interval zero'; Id = 'ParameterArgumentValidationError'; Category = 'InvalidData'; Command = { Watch-ThinPool web -Timeout 1 -CheckInterval 0 } }
+        @{ Case = 'volume group name LVM refuses'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -VolumeGroup 'a b' -PhysicalDevice $script:blankLoop } }
+        @{ Case = 'physical device for a pool not on LVM'; Id = 'InvalidSetting'; Category = 'InvalidArgument'; Command = { Resize-ThinPool web -DataSize 4GB -PhysicalDevice $script:blankLoop } }
     ) {
         $before = Get-SystemState
         $caught = $null
