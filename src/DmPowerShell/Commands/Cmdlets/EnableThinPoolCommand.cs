@@ -4,7 +4,7 @@ using DmPowerShell.Pools;
 namespace DmPowerShell.Commands.Cmdlets;
 
 /// <summary>Enable-ThinPool: activates recorded pools again (after a reboot or Disable-ThinPool).</summary>
-[Cmdlet(VerbsLifecycle.Enable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByObject)]
+[Cmdlet(VerbsLifecycle.Enable, "ThinPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
 [OutputType(typeof(ThinPool))]
 public sealed class EnableThinPoolCommand : PoolCmdlet
 {
