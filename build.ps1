@@ -10,12 +10,16 @@
                    PSResourceGet repository (Register-PSResourceRepository -Uri out/repository)
       UnitTest     xunit unit tests on the host (tests/Unit)
       PesterUnit   Pester tests that need no kernel, on the host (tests/Pester/Unit)
-      GuestTest    the kernel suites (tests/Kernel, tests/Pester/Kernel) inside the QEMU guest
+      GuestTest    the kernel suites (tests/Kernel, tests/Pester/Kernel) in the QEMU guest, with
+                   CI's representative part of the long matrices: sampled kill points and bad
+                   inputs, 3 random kills, a 4 x 3 load, no test tagged FullOnly
+      FullGuestTest the same suites whole (DMPS_MATRIX=full): every kill point and bad input, the
+                   FullOnly tests, a 4 x 25 load, 40 random kills; then Summary
       Test         Build, Package, UnitTest, PesterUnit, GuestTest, then Summary
       Summary      one line `N passed, N failed, N skipped` over every result file
       Reliability  the whole reliability matrix in the guest (every kill point, the bad-input
                    catalog, full pools, 4 x 25 load, repairs) and its table (out/results/reliability.csv);
-                   GuestTest runs all of it but a smaller load (4 x 5)
+                   GuestTest runs a sample of the kill points and bad inputs and a 4 x 3 load
       Benchmark    the module against the C floor, a dmsetup script and LVM2 in the guest, plus
                    Import-Module on the host: prints the table and the targets, writes
                    out/results/benchmark.csv and benchmark.json (-BenchmarkCount, default 200)
@@ -47,7 +51,7 @@ $env:POWERSHELL_UPDATECHECK = 'Off'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'Demo', 'Clean'
+$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'FullGuestTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'Demo', 'Clean'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
@@ -60,7 +64,10 @@ $Manifest = Import-PowerShellDataFile (Join-Path $Root 'DmPowerShell.psd1')
 $Version = $Manifest.ModuleVersion
 $ModuleFolder = Join-Path $Out "DmPowerShell/$Version"
 $Packages = Join-Path $Out 'packages'
-$PwshDll = Join-Path $PSHOME 'pwsh.dll'
+# The tool package's pwsh is IL only: the guest (TCG) spends most of each pwsh start in the JIT.
+# Restore makes a ReadyToRun copy (as PowerShell's own releases are built); tests use it when there.
+$ReadyToRunPwsh = Join-Path $Out "pwsh/$($PSVersionTable.PSVersion)"
+$PwshDll = if (Test-Path (Join-Path $ReadyToRunPwsh 'ready')) { Join-Path $ReadyToRunPwsh 'pwsh.dll' } else { Join-Path $PSHOME 'pwsh.dll' }
 $Bin = Join-Path $Out 'artifacts/bin'
 
 function Invoke-Native {
@@ -87,16 +94,98 @@ function Invoke-Restore {
         $null = Invoke-Native dotnet @('restore', 'tools/Packages.csproj', "-p:RestorePackagesPath=$Packages", '--verbosity', 'quiet')
     }
     finally { Pop-Location }
+    New-ReadyToRunPwsh
+}
+
+function Get-Crossgen {
+    # crossgen2 of the running .NET's version, restored from NuGet on first use; $null without it.
+    $runtime = [Environment]::Version.ToString()
+    $crossgen = Join-Path $Packages "microsoft.netcore.app.crossgen2.linux-x64/$runtime/tools/crossgen2"
+    if (-not (Test-Path $crossgen)) {
+        Push-Location $Root
+        try { $null = Invoke-Native dotnet @('restore', 'tools/Packages.csproj', "-p:RestorePackagesPath=$Packages", "-p:Crossgen2Version=$runtime", '--verbosity', 'quiet') -AllowFailure }
+        finally { Pop-Location }
+    }
+    if (Test-Path $crossgen) { return $crossgen }
+    Write-Warning "No crossgen2 ${runtime}: the assemblies stay IL only (the guest lane is slower)."
+}
+
+function Test-ReadyToRun([string] $Path) {
+    # $true for an assembly already precompiled, $null for a file that is no .NET assembly.
+    $stream = [IO.File]::OpenRead($Path)
+    try {
+        $reader = [Reflection.PortableExecutable.PEReader]::new($stream)
+        if (-not $reader.HasMetadata) { return $null }
+        $reader.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
+    }
+    catch { $null }
+    finally { $stream.Dispose() }
+}
+
+function Invoke-ReadyToRun {
+    # Precompiles IL assemblies in place (the plain copy kept on failure), against the framework,
+    # their own folder and -Reference folders. The guest (TCG) runs .NET ~25x slower than a host,
+    # and without this most of a process's time there is the JIT: each pwsh, each driver started.
+    param([string] $Crossgen, [IO.FileInfo[]] $Assembly, [string[]] $Reference = @())
+    $framework = [Runtime.InteropServices.RuntimeEnvironment]::GetRuntimeDirectory().TrimEnd('/')
+    $todo = @($Assembly | Where-Object { (Test-ReadyToRun $_.FullName) -eq $false })
+    $failed = $todo | ForEach-Object -ThrottleLimit ([Environment]::ProcessorCount) -Parallel {
+        $output = "$($_.FullName).r2r"
+        $references = @("$($using:framework)/*.dll", "$($_.DirectoryName)/*.dll") + @($using:Reference | ForEach-Object { "$_/*.dll" })
+        # A response file: pwsh would expand the reference wildcards itself if passed as arguments.
+        $response = "$($_.FullName).rsp"
+        Set-Content $response (@($_.FullName, '-o', $output, '--targetos:linux', '--targetarch:x64', '-O') + ($references | ForEach-Object { '-r', $_ }))
+        $log = & $using:Crossgen "@$response" 2>&1
+        $code = $LASTEXITCODE
+        Remove-Item $response
+        if ($code -eq 0) { Move-Item -Force $output $_.FullName }
+        else { Remove-Item $output -ErrorAction SilentlyContinue; "$($_.Name): $($log | Select-Object -Last 1)" }
+    }
+    foreach ($line in $failed) { Write-Verbose "crossgen2 left $line as IL" }
+    $todo.Count
+}
+
+function New-ReadyToRunPwsh {
+    # A copy of $PSHOME precompiled (as PowerShell's own releases are; the tool package is IL
+    # only): in the guest pwsh then starts with half the time and CPU. Without crossgen2 the
+    # plain pwsh is used and the lane is only slower.
+    $stamp = "$($PSVersionTable.PSVersion) $([Environment]::Version)"
+    if ((Get-Content (Join-Path $ReadyToRunPwsh 'ready') -ErrorAction SilentlyContinue) -eq $stamp) { return }
+    $crossgen = Get-Crossgen
+    if (-not $crossgen) { return }
+    $started = [Diagnostics.Stopwatch]::StartNew()
+    $work = "$ReadyToRunPwsh.partial"
+    foreach ($folder in $work, $ReadyToRunPwsh) { if (Test-Path $folder) { Remove-Item -Recurse -Force $folder } }
+    Copy-Item -Recurse $PSHOME $work
+    # Roslyn (only Add-Type loads it) is left as IL: it is a third of the compile time.
+    $count = Invoke-ReadyToRun $crossgen @(Get-ChildItem $work -Filter '*.dll' | Where-Object Name -notlike 'Microsoft.CodeAnalysis*')
+    Set-Content (Join-Path $work 'ready') $stamp
+    Move-Item $work $ReadyToRunPwsh
+    $script:PwshDll = Join-Path $ReadyToRunPwsh 'pwsh.dll'
+    Write-Host ("ReadyToRun pwsh in {0} ({1} assemblies, {2:N0} s)" -f $ReadyToRunPwsh, $count, $started.Elapsed.TotalSeconds)
+}
+
+function Invoke-ReadyToRunTests {
+    # The kernel tests and the driver the crash tests start (one per kill), precompiled in place.
+    $crossgen = Get-Crossgen
+    if (-not $crossgen) { return }
+    $configuration = $Configuration.ToLowerInvariant()
+    $assemblies = foreach ($project in 'DmPowerShell.Tests.Kernel', 'DmPowerShell.Tests.Driver') {
+        Get-ChildItem (Join-Path $Bin "$project/$configuration") -Filter '*.dll'
+    }
+    $count = Invoke-ReadyToRun $crossgen @($assemblies)
+    if ($count) { Write-Host "ReadyToRun: $count test assemblies" }
 }
 
 function Invoke-Build {
-    if (-not (Test-Path (Get-PesterManifest))) { Invoke-Restore }
+    if (-not (Test-Path (Get-PesterManifest))) { Invoke-Restore } else { New-ReadyToRunPwsh }
     Push-Location $Root
     try {
         $null = Invoke-Native dotnet @('build', 'DmPowerShell.slnx', '-c', $Configuration, "-p:Version=$Version", '--nologo', '-v', 'quiet', '-clp:ErrorsOnly')
     }
     finally { Pop-Location }
     Publish-Module
+    Invoke-ReadyToRunTests
     Build-Floor
 }
 
@@ -114,6 +203,9 @@ function Publish-Module {
     foreach ($name in 'DmPowerShell.dll', 'DmPowerShell.Core.dll', 'Tmds.LibC.dll') {
         Copy-Item (Join-Path $built $name) $ModuleFolder
     }
+    # Precompiled (the module is linux-x64 only): Import-Module and each first call JIT less.
+    $crossgen = Get-Crossgen
+    if ($crossgen) { $null = Invoke-ReadyToRun $crossgen @(Get-ChildItem $ModuleFolder -Filter '*.dll') -Reference $PSHOME }
     Copy-Item (Join-Path $Root 'DmPowerShell.psd1') $ModuleFolder
     $formats = Join-Path $Root 'src/DmPowerShell/Commands/Formats'
     Get-ChildItem $formats -Filter '*.ps1xml' -ErrorAction SilentlyContinue | Copy-Item -Destination $ModuleFolder
@@ -199,43 +291,67 @@ function Invoke-Guest {
     $code
 }
 
-function Invoke-GuestSuites {
-    # One guest boot: the xunit kernel tests (all: '', a filter, or none: '-') and Pester kernel test paths.
+function New-SuiteJob {
+    # A guest job: the xunit kernel tests (all: '', a filter, or none: '-') and Pester kernel test paths.
     param([string] $JobName, [string] $Prefix, [string] $XunitFilter, [string[]] $PesterPath, [hashtable] $Environment = @{})
-    $null = New-Item -ItemType Directory -Force $Results
     $kernelDll = Join-Path $Bin "DmPowerShell.Tests.Kernel/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Kernel.dll"
     $exports = ($Environment.GetEnumerator() | ForEach-Object { "export $($_.Key)='$($_.Value)'" }) -join "`n"
+    # Outside the full matrix, tests tagged FullOnly wait for -Task FullGuestTest.
+    $exclude = if ($Environment['DMPS_MATRIX'] -eq 'full') { '' } else { '-ExcludeTag FullOnly' }
     $xunit = if ($XunitFilter -eq '-') { 'echo "guest: xunit kernel tests left out"' } else {
         $filter = if ($XunitFilter) { "--filter '$XunitFilter'" } else { '' }
         @"
 echo "guest: xunit kernel tests"
+started=`$SECONDS
 dotnet test '$kernelDll' $filter --logger 'trx;LogFileName=$Prefix-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
+echo "guest: xunit kernel tests took `$((SECONDS - started)) s"
+"@ }
+    $pester = if (-not $PesterPath) { 'echo "guest: no Pester kernel tests in this guest"' } else { @"
+echo "guest: Pester kernel tests"
+started=`$SECONDS
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
+  -ModuleManifest "`$MODULE" -Path '$($PesterPath -join ',')' -Tag Kernel $exclude -OutputFile "`$JOB/results/$Prefix-pester.xml" 2>&1 || status=1
+echo "guest: Pester kernel tests took `$((SECONDS - started)) s"
 "@ }
     $body = @"
 status=0
 mkdir -p "`$JOB/results"
 $exports
 $xunit
-echo "guest: Pester kernel tests"
-dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
-  -ModuleManifest "`$MODULE" -Path '$($PesterPath -join ',')' -Tag Kernel -OutputFile "`$JOB/results/$Prefix-pester.xml" 2>&1 || status=1
+$pester
 exit `$status
 "@
-    $job = New-GuestJob -Name $JobName -Body $body
-    $code = Invoke-Guest $job
+    New-GuestJob -Name $JobName -Body $body
+}
+
+function Save-GuestResults {
+    param([string] $Job, [string] $Prefix)
+    $null = New-Item -ItemType Directory -Force $Results
     Get-ChildItem (Join-Path $Results "$Prefix-*") -ErrorAction SilentlyContinue | Remove-Item -Force
-    Get-ChildItem (Join-Path $job 'results') -ErrorAction SilentlyContinue | Copy-Item -Destination $Results
-    Copy-Item (Join-Path $job 'console.log') (Join-Path $Results "$Prefix-console.log") -ErrorAction SilentlyContinue
+    Get-ChildItem (Join-Path $Job 'results') -ErrorAction SilentlyContinue | Copy-Item -Destination $Results
+    Copy-Item (Join-Path $Job 'console.log') (Join-Path $Results "$Prefix-console.log") -ErrorAction SilentlyContinue
+}
+
+function Invoke-GuestSuites {
+    # One guest: its job, its boot, its results.
+    param([string] $JobName, [string] $Prefix, [string] $XunitFilter, [string[]] $PesterPath, [hashtable] $Environment = @{})
+    $job = New-SuiteJob @PSBoundParameters
+    $code = Invoke-Guest $job
+    Save-GuestResults $job $Prefix
     $code
 }
 
 function Invoke-GuestTest {
-    # Everything kernel-side; the long matrices run a representative part (the Reliability task runs them whole).
+    # Everything kernel-side in one guest (two side by side on two cores ran each 1.5-2.5x slower:
+    # measured, see README); the long matrices run a representative part (-Task FullGuestTest
+    # and the Reliability task run them whole).
+    param([hashtable] $Environment = @{ DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '3' })
     $paths = if ($KernelTestPath) { $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path } } else { @("$Root/tests/Pester/Kernel") }
-    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $(if ($KernelTestFilter) { $KernelTestFilter } elseif ($KernelTestPath) { '-' } else { '' }) -PesterPath $paths `
-        -Environment @{ DMPS_LOAD_PER_PROCESS = '5' }
-    Copy-Item (Join-Path $Results 'kernel-console.log') (Join-Path $Results 'guest-console.log') -ErrorAction SilentlyContinue
-    # A guest that never reported is a failure of its own, counted in the summary.
+    $xunit = if ($KernelTestFilter) { $KernelTestFilter } elseif ($KernelTestPath) { '-' } else { '' }
+    $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $xunit -PesterPath $paths -Environment $Environment
+    # What the summary expects: the result files, and the guest's exit code (a guest that never
+    # reported is a failure of its own).
+    Set-Content (Join-Path $Results 'guest-suites.txt') @(if ($xunit -ne '-') { 'kernel-xunit.trx' }; 'kernel-pester.xml')
     Set-Content (Join-Path $Results 'guest-exit-code') $code
 }
 
@@ -272,7 +388,7 @@ function Invoke-Reliability {
     # The whole reliability matrix in the guest, then its table (printed, and written as CSV).
     $code = Invoke-GuestSuites -JobName 'reliability' -Prefix 'reliability' -XunitFilter 'FullyQualifiedName~CrashConsistency|FullyQualifiedName~PoolCrash' `
         -PesterPath @("$Root/tests/Pester/Kernel/BadInput.Tests.ps1", "$Root/tests/Pester/Kernel/Reliability.Tests.ps1", "$Root/tests/Pester/Kernel/Health.Tests.ps1") `
-        -Environment @{ DMPS_LOAD_PER_PROCESS = '25'; DMPS_RANDOM_KILLS = '40' }
+        -Environment @{ DMPS_MATRIX = 'full'; DMPS_LOAD_PER_PROCESS = '25'; DMPS_RANDOM_KILLS = '40' }
     $rows = [System.Collections.Generic.List[object]]::new()
     $trx = Join-Path $Results 'reliability-xunit.trx'
     if (Test-Path $trx) {
@@ -323,32 +439,31 @@ function Get-TestCounts {
 }
 
 function Invoke-Summary {
-    $expected = [ordered]@{
-        'unit.trx'          = 'xunit unit (host)'
-        'pester-unit.xml'   = 'Pester unit (host)'
-        'kernel-xunit.trx'  = 'xunit kernel (guest)'
-        'kernel-pester.xml' = 'Pester kernel (guest)'
-    }
+    $expected = [ordered]@{ 'unit.trx' = 'xunit unit (host)'; 'pester-unit.xml' = 'Pester unit (host)' }
+    $guestFiles = Get-Content (Join-Path $Results 'guest-suites.txt') -ErrorAction SilentlyContinue
+    if (-not $guestFiles) { $guestFiles = 'kernel-xunit.trx', 'kernel-pester.xml' }
+    foreach ($file in $guestFiles) { $expected[$file] = if ($file -like '*.trx') { 'xunit kernel (guest)' } else { 'Pester kernel (guest)' } }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($file in $expected.Keys) {
         $path = Join-Path $Results $file
         if (-not (Test-Path $path)) {
-            Write-Host ("{0,-24} no results: counted as 1 failure" -f $expected[$file])
+            Write-Host ("{0,-26} no results: counted as 1 failure" -f $expected[$file])
             $failed++
             continue
         }
         $counts = Get-TestCounts $path
-        Write-Host ("{0,-24} {1} passed, {2} failed, {3} skipped" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped)
+        Write-Host ("{0,-26} {1} passed, {2} failed, {3} skipped" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped)
         if ($file -like 'kernel-*' -and $counts.Passed + $counts.Failed -eq 0) {
-            Write-Host ("{0,-24} ran no test: counted as 1 failure" -f $expected[$file])
+            Write-Host ("{0,-26} ran no test: counted as 1 failure" -f $expected[$file])
             $failed++
         }
         $passed += $counts.Passed; $failed += $counts.Failed; $skipped += $counts.Skipped
     }
-    $guestExit = Join-Path $Results 'guest-exit-code'
-    if ((Test-Path $guestExit) -and (Get-Content $guestExit) -in '124', '125') {
-        Write-Host 'guest                    crashed or timed out: counted as 1 failure'
-        $failed++
+    foreach ($code in Get-Content (Join-Path $Results 'guest-exit-code') -ErrorAction SilentlyContinue) {
+        if ($code -in '124', '125') {
+            Write-Host ("{0,-26} crashed or timed out: counted as 1 failure" -f 'guest')
+            $failed++
+        }
     }
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0) { exit 1 }
@@ -375,6 +490,7 @@ foreach ($step in $Task) {
         'UnitTest' { Invoke-UnitTest }
         'PesterUnit' { Invoke-PesterUnit }
         'GuestTest' { Invoke-GuestTest }
+        'FullGuestTest' { Invoke-GuestTest -Environment @{ DMPS_MATRIX = 'full'; DMPS_LOAD_PER_PROCESS = '25'; DMPS_RANDOM_KILLS = '40' }; Invoke-Summary }
         'Test' {
             if (Test-Path $Results) { Remove-Item -Recurse -Force $Results }
             Invoke-Build; Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit; Invoke-GuestTest; Invoke-Summary

@@ -16,6 +16,8 @@ param(
     [int] $LvmMaxLevel = 100,
     # Snapshots in one call, for the per-snapshot cost of a bulk snapshot.
     [int] $Bulk = 20,
+    # Warm-up rounds before measuring (the short version in the test suite needs only a few).
+    [int] $WarmUp = 30,
     [Parameter(Mandatory)] [string] $Floor,
     # The test driver (tests/Driver): the core services without PowerShell, the "core" contender.
     [Parameter(Mandatory)] [string] $Driver,
@@ -83,7 +85,7 @@ try {
     $origin = New-ThinVolume -Pool bench -Name origin -Size 16MB
     $originSectors = 16MB / 512
     # Warm-up: the first calls of a .NET session pay for JIT compilation (and tiering to optimised code), which is not the steady cost.
-    1..30 | ForEach-Object { $null = New-ThinVolume -Pool bench -Name "warm$_" -Size 16MB; $null = New-ThinSnapshot -Pool bench -Origin origin -Name "warms$_"; $null = Get-PoolStatus bench; $null = Get-ThinVolume -Pool bench }
+    1..$WarmUp | ForEach-Object { $null = New-ThinVolume -Pool bench -Name "warm$_" -Size 16MB; $null = New-ThinSnapshot -Pool bench -Origin origin -Name "warms$_"; $null = Get-PoolStatus bench; $null = Get-ThinVolume -Pool bench }
     Get-ThinVolume -Pool bench -Name 'warm*' | Remove-ThinVolume -Force -Confirm:$false
     $population = 1
     $floorId = 1000000; $scriptId = 2000000

@@ -16,14 +16,23 @@ namespace DmPowerShell.Tests.Kernel;
 [Trait("Category", "Kernel")]
 public sealed partial class CrashConsistencyTests
 {
-    public static TheoryData<string, string> Kills() => new()
-    {
-        { "create", "journal-written" }, { "create", "thin-created" }, { "create", "transaction-set" }, { "create", "devices-created" }, { "create", "records-written" },
-        { "snapshot", "journal-written" }, { "snapshot", "origin-suspended" }, { "snapshot", "thin-created" },
-        { "snapshot", "transaction-set" }, { "snapshot", "origin-resumed" }, { "snapshot", "devices-created" }, { "snapshot", "records-written" },
-        { "remove", "device-removed" }, { "remove", "journal-written" }, { "remove", "transaction-set" },
-        { "remove", "thin-deleted" }, { "remove", "records-written" },
-    };
+    private static readonly (string, string)[] AllKills =
+    [
+        ("create", "journal-written"), ("create", "thin-created"), ("create", "transaction-set"), ("create", "devices-created"), ("create", "records-written"),
+        ("snapshot", "journal-written"), ("snapshot", "origin-suspended"), ("snapshot", "thin-created"),
+        ("snapshot", "transaction-set"), ("snapshot", "origin-resumed"), ("snapshot", "devices-created"), ("snapshot", "records-written"),
+        ("remove", "device-removed"), ("remove", "journal-written"), ("remove", "transaction-set"),
+        ("remove", "thin-deleted"), ("remove", "records-written"),
+    ];
+
+    // CI's sample: each operation once, at the step that leaves the most to finish (a thin
+    // message sent with no record; an origin left suspended); the Reliability task runs all.
+    private static readonly (string, string)[] SampledKills =
+    [
+        ("create", "thin-created"), ("snapshot", "origin-suspended"), ("remove", "thin-deleted"),
+    ];
+
+    public static TheoryData<string, string> Kills() => KernelLane.KillPoints(AllKills, SampledKills);
 
     [Theory]
     [MemberData(nameof(Kills))]

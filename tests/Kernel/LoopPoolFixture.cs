@@ -105,6 +105,21 @@ public static class KernelLane
     }
 
     /// <summary>
+    /// The long matrices run whole only when DMPS_MATRIX=full (the Reliability task); GuestTest,
+    /// and so CI, runs the cases marked for its sample.
+    /// </summary>
+    public static bool FullMatrix => Environment.GetEnvironmentVariable("DMPS_MATRIX") == "full";
+
+    /// <summary>The kill points to run: all of them in the full matrix, else the sample (each must be one of them).</summary>
+    public static TheoryData<string, string> KillPoints((string Operation, string Step)[] all, (string Operation, string Step)[] sample)
+    {
+        if (sample.Except(all).Any()) throw new ArgumentException("a sampled kill point is not in the matrix", nameof(sample));
+        var data = new TheoryData<string, string>();
+        foreach (var (operation, step) in FullMatrix ? all : sample) data.Add(operation, step);
+        return data;
+    }
+
+    /// <summary>
     /// Kernel tests run only in the guest (DMPS_GUEST=1). On a host they would find no driver,
     /// or worse, touch the host's own loop and dm devices: fail loudly instead.
     /// </summary>

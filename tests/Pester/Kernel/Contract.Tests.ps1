@@ -5,17 +5,6 @@ BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
     Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
     Assert-KernelLane
-
-    function Get-SystemState([string] $Root) {
-        # Everything a change could touch: dm tables, loop devices, and the files under the root.
-        $tables = Invoke-Tool dmsetup @('table') -AllowFailure
-        $loops = (Get-LoopBackingFiles | Sort-Object) -join "`n"
-        $files = Get-ChildItem -Recurse -File $Root | Where-Object Name -ne 'lock' | Sort-Object FullName | ForEach-Object {
-            $hash = if ($_.LinkTarget) { "-> $($_.LinkTarget)" } elseif ($_.Length -lt 1MB) { (Get-FileHash $_.FullName).Hash } else { '' }
-            "$($_.FullName) $($_.Length) $hash"
-        }
-        "$tables`n--`n$loops`n--`n$($files -join "`n")"
-    }
 }
 
 Describe 'Cmdlets against a real pool' -Tag Kernel {

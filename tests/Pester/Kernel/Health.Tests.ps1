@@ -56,7 +56,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         (New-ThinVolume -Pool web -Name after -Size 8MB -StateRoot $root).ThinId | Should -BeGreaterThan 500
     }
 
-    It 'deletes an unrecorded thin id it handed out, only with -DeleteUnrecorded' {
+    It 'deletes an unrecorded thin id it handed out, only with -DeleteUnrecorded' -Tag FullOnly {
         Disable-ThinVolume web layer1 -StateRoot $root
         Remove-Item (Join-Path $root "pools/web/volumes/$($layer1.ThinId).json"), (Join-Path $root 'pools/web/names/layer1')
         $repairs = Repair-ThinPool web -StateRoot $root -DeleteUnrecorded -Force
@@ -137,7 +137,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         (New-ThinVolume -Pool web -Name after -Size 8MB -StateRoot $root).Active | Should -BeTrue
     }
 
-    It 'refuses to restore an active pool, or from a folder with no export, changing nothing' {
+    It 'refuses to restore an active pool, or from a folder with no export, changing nothing' -Tag FullOnly {
         $folder = Join-Path $root 'backup2'
         $null = Export-ThinPool web -Path $folder -StateRoot $root
         { Restore-ThinPool web -Path $folder -Force -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'PoolActive,*'
@@ -145,7 +145,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
     }
 
-    It 'leaves a pool it does not own to its owner' {
+    It 'leaves a pool it does not own to its owner' -Tag FullOnly {
         $caught = $null
         try { Repair-ThinPool nosuch -StateRoot $root -ErrorAction Stop } catch { $caught = $_ }
         $caught.FullyQualifiedErrorId | Should -BeLike 'PoolNotFound,*'
@@ -177,7 +177,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
     }
 
-    It 'records the size of a live table that disagrees with its record' {
+    It 'records the size of a live table that disagrees with its record' -Tag FullOnly {
         $table = (Get-DmTable web-base) -split ' '
         $table[1] = "$([long]$table[1] * 2)"
         Invoke-Tool dmsetup @('suspend', 'web-base') | Out-Null
@@ -191,7 +191,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
     }
 
-    It 'releases a metadata snapshot that an interrupted command left held' {
+    It 'releases a metadata snapshot that an interrupted command left held' -Tag FullOnly {
         Invoke-Tool dmsetup @('message', 'web', '0', 'reserve_metadata_snap') | Out-Null
         (Get-DmStatus web) -split ' ' | Select-Object -Index 6 | Should -Not -Be '-'
         $backup = Export-ThinPool web -Path (Join-Path $root 'held') -StateRoot $root
@@ -200,7 +200,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
     }
 
-    It 'repairs the metadata of a pool on block devices into a spare device, leaving the damaged one as it was' {
+    It 'repairs the metadata of a pool on block devices into a spare device, leaving the damaged one as it was' -Tag FullOnly {
         $files = 'data', 'meta', 'spare' | ForEach-Object { Join-Path $root "direct-$_" }
         & truncate -s 256M $files[0]; & truncate -s 8M $files[1] $files[2]
         $loops = $files | ForEach-Object { (Invoke-Tool losetup @('-f', '--show', $_)).Trim() }

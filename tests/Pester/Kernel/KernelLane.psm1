@@ -10,6 +10,14 @@ function Assert-KernelLane {
     }
 }
 
+function Select-MatrixCase {
+    # The long matrices run whole only with DMPS_MATRIX=full (the Reliability task); otherwise
+    # the cases marked Sample = $true, CI's representative part.
+    param([Parameter(Mandatory)] [hashtable[]] $Case)
+    if ($env:DMPS_MATRIX -eq 'full') { return $Case }
+    $Case | Where-Object { $_.Sample }
+}
+
 function New-TestStateRoot {
     $root = Join-Path ([IO.Path]::GetTempPath()) ("dmps-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     New-Item -ItemType Directory $root | Out-Null
@@ -76,6 +84,30 @@ function Get-LoopBackingFiles {
         })
 }
 
+function Get-SystemState {
+    # Everything a change could touch, as one string to compare: dm tables, loop devices, and
+    # every file and link under the folders (small files by SHA-256, large ones by length; the
+    # lock files, which any command touches, left out). .NET calls, not a pipeline per file:
+    # this runs twice per bad-input case, and the guest runs pwsh ~25x slower than a host.
+    param([Parameter(Mandatory)] [string[]] $Folder)
+    $tables = Invoke-Tool dmsetup @('table') -AllowFailure
+    $loops = (Get-LoopBackingFiles | Sort-Object) -join "`n"
+    $options = [IO.EnumerationOptions]@{ RecurseSubdirectories = $true; AttributesToSkip = 0; IgnoreInaccessible = $true }
+    $lines = [Collections.Generic.List[string]]::new()
+    foreach ($root in $Folder) {
+        if (-not [IO.Directory]::Exists($root)) { continue }
+        foreach ($info in [IO.DirectoryInfo]::new($root).EnumerateFileSystemInfos('*', $options)) {
+            if ($info.Name -eq 'lock') { continue }
+            if ($info.LinkTarget) { $lines.Add("$($info.FullName) -> $($info.LinkTarget)"); continue }
+            if ($info -isnot [IO.FileInfo]) { continue }
+            $content = if ($info.Length -lt 1MB) { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([IO.File]::ReadAllBytes($info.FullName))) } else { '' }
+            $lines.Add("$($info.FullName) $($info.Length) $content")
+        }
+    }
+    $lines.Sort([StringComparer]::Ordinal)
+    "$tables`n--`n$loops`n--`n$($lines -join "`n")"
+}
+
 function Write-Pattern([string] $Device, [int] $Seed, [int] $Bytes = 4MB, [long] $Offset = 0) {
     # Seeded random bytes: the same seed writes the same data, so a hash tells whether data survived.
     $data = [byte[]]::new($Bytes); [Random]::new($Seed).NextBytes($data)
@@ -115,4 +147,4 @@ function Set-NeedsCheckFlag([string] $MetadataPath) {
     finally { $stream.Dispose() }
 }
 
-Export-ModuleMember -Function Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles
+Export-ModuleMember -Function Select-MatrixCase, Get-SystemState, Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles

@@ -38,7 +38,7 @@ AfterAll {
 }
 
 Describe 'A thin pool in LVM mode' -Tag Kernel {
-    It '-WhatIf lists the guide''s LVM commands and runs none' {
+    It '-WhatIf lists the guide''s LVM commands and runs none' -Tag FullOnly {
         $command = "Import-Module '$env:DMPS_MODULE_MANIFEST'; New-ThinPool -Name thinpool -VolumeGroup dmpsdocker -PhysicalDevice $($disks[0]) -StateRoot '$root' -WhatIf"
         $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command 2>&1 | Out-String
         $LASTEXITCODE | Should -Be 0 -Because $output
@@ -99,7 +99,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         Invoke-Tool vgck @('dmpsdocker') | Out-Null
     }
 
-    It 'refuses devices in use or carrying data, unless -Force for a signature' {
+    It 'refuses devices in use or carrying data, unless -Force for a signature' -Tag FullOnly {
         Invoke-Tool mkfs.ext4 @('-q', $disks[2]) | Out-Null
         { New-ThinPool -Name other -VolumeGroup dmpsother -PhysicalDevice $disks[2] -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'DeviceHasSignature,*'
         { New-ThinPool -Name other -VolumeGroup dmpsother -PhysicalDevice $disks[0] -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'DeviceInUse,*'
@@ -130,7 +130,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         Invoke-Tool lvs @('dmpsdocker') | Out-Null
     }
 
-    It 'is watched and reported on, never extended by the module' {
+    It 'is watched and reported on, never extended by the module' -Tag FullOnly {
         $events = @(Watch-ThinPool thinpool -Timeout 2 -CheckInterval 1 -StateRoot $root)
         $events[0].Kind | Should -Be 'Started'
         $events[0].Extends | Should -BeFalse

@@ -115,7 +115,7 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         Remove-ThinPool full -DeleteBackingFiles -Force -StateRoot $root
     }
 
-    It 'grows the metadata when snapshots fill a small metadata device' {
+    It 'grows the metadata when snapshots fill a small metadata device' -Tag FullOnly {
         $null = New-ThinPool -Name meta -DataSize 1GB -MetadataSize 2MB -SkipBlockZeroing -StateRoot $root |
             New-ThinVolume -Name base -Size 256MB
         $written = Write-Zeros /dev/mapper/meta-base 256
@@ -158,7 +158,7 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         Remove-ThinPool meta -DeleteBackingFiles -Force -StateRoot $root
     }
 
-    It 'grows a direct pool to the end of its device, reports the limit, and grows again once the device grew' {
+    It 'grows a direct pool to the end of its device, reports the limit, and grows again once the device grew' -Tag FullOnly {
         $files = foreach ($name in 'ddata', 'dmeta') { $path = Join-Path $root "$name.img"; Invoke-Tool truncate @('-s', '256M', $path) | Out-Null; $path }
         $loops = foreach ($file in $files) { (Invoke-Tool losetup @('-f', '--show', $file)).Trim() }
         try {
@@ -223,7 +223,7 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         (Get-Item (Get-ThinPool twice -StateRoot $root).DataPath).Length | Should -Be $fileBefore
     }
 
-    It 'reports a pool that is deactivated and active again, and ends the watch of a removed pool' {
+    It 'reports a pool that is deactivated and active again, and ends the watch of a removed pool' -Tag FullOnly {
         $null = New-ThinPool -Name gone -DataSize 256MB -MetadataSize 16MB -StateRoot $root
         $watcher = Start-Watcher gone $root -CheckInterval 1
         Disable-ThinPool gone -StateRoot $root

@@ -91,7 +91,7 @@ Describe 'The module over SSH remoting' -Tag Kernel {
         ($volumes | Format-Table | Out-String) | Should -Match 'layer1'
     }
 
-    It 'keeps nested data as data, and sorts and filters by numbers' {
+    It 'keeps nested data as data, and sorts and filters by numbers' -Tag FullOnly {
         $ctr1 = Invoke-Command -Session $alpha { Get-ThinVolume -Pool web -Name ctr1 }
         $ctr1.Chain | Should -Be @('layer1', 'base')               # its origins, nearest first
         $ctr1.Chain.Count | Should -Be 2
@@ -128,7 +128,7 @@ Describe 'The module over SSH remoting' -Tag Kernel {
         $failures[0].Exception.Message | Should -Match "There is no pool named 'nope'"
     }
 
-    It 'runs the fleet example of about_DmPowerShell_Fleet as written' {
+    It 'runs the fleet example of about_DmPowerShell_Fleet as written' -Tag FullOnly {
         $text = Get-Content -Raw (Join-Path $PSScriptRoot '../../../docs/help/about_DmPowerShell_Fleet.md')
         $text -match '(?s)```powershell\r?\n(?<code>.*?)```' | Should -BeTrue
         $code = $Matches.code

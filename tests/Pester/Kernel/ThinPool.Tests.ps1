@@ -29,7 +29,7 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         Get-LoopBackingFiles | Should -Contain $pool.DataPath
     }
 
-    It 'writes the settings it is given into the table' {
+    It 'writes the settings it is given into the table' -Tag FullOnly {
         New-ThinPool -Name opts -DataSize 512MB -MetadataSize 8MB -BlockSize 512KB -LowWaterMark 100 -SkipBlockZeroing `
             -DiscardMode NoPassdown -NoSpacePolicy Error -MinimumFreeSpacePercent 20 -StateRoot $root | Out-Null
         Get-DmTable opts | Should -Match '^0 1048576 thin-pool \d+:\d+ \d+:\d+ 1024 100 3 skip_block_zeroing no_discard_passdown error_if_no_space$'
@@ -100,7 +100,7 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         (Get-ThinPool -StateRoot $root | Get-PoolStatus -StateRoot $root).PoolName | Should -Be 'info'
     }
 
-    It 'lists pools it did not create, and leaves them alone' {
+    It 'lists pools it did not create, and leaves them alone' -Tag FullOnly {
         $folder = Join-Path $root 'foreign'
         New-Item -ItemType Directory $folder | Out-Null
         Invoke-Tool truncate @('-s', '256M', "$folder/data") | Out-Null
@@ -135,7 +135,7 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         (Get-ThinPool grow -StateRoot $root).DataSize | Should -Be 200GB
     }
 
-    It 'grows metadata, and refuses to shrink' {
+    It 'grows metadata, and refuses to shrink' -Tag FullOnly {
         New-ThinPool -Name meta -DataSize 1GB -MetadataSize 8MB -StateRoot $root | Out-Null
         Resize-ThinPool meta -MetadataSize 32MB -StateRoot $root | Out-Null
         (Get-PoolStatus meta -StateRoot $root).MetadataSpaceTotal | Should -Be 32MB
@@ -144,7 +144,7 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         (Get-PoolStatus meta -StateRoot $root).DataSpaceTotal | Should -Be 1GB
     }
 
-    It 'keeps a mounted thin volume working, data intact, while the pool grows' {
+    It 'keeps a mounted thin volume working, data intact, while the pool grows' -Tag FullOnly {
         $pool = New-ThinPool -Name live -DataSize 256MB -MetadataSize 8MB -StateRoot $root
         Invoke-Tool dmsetup @('message', 'live', '0', 'create_thin 1') | Out-Null
         Invoke-Tool dmsetup @('create', 'live-vol', '--table', "0 2097152 thin $($pool.DevicePath) 1") | Out-Null
@@ -230,13 +230,13 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         Remove-Item $pool.DataPath, $pool.MetadataPath
     }
 
-    It '-WhatIf changes nothing' {
+    It '-WhatIf changes nothing' -Tag FullOnly {
         New-ThinPool -Name dry -DataSize 256MB -MetadataSize 8MB -StateRoot $root -WhatIf
         Test-Path /dev/mapper/dry | Should -BeFalse
         Test-Path (Join-Path $root 'pools/dry') | Should -BeFalse
     }
 
-    It 'refuses a name that dm already uses' {
+    It 'refuses a name that dm already uses' -Tag FullOnly {
         Invoke-Tool dmsetup @('create', 'taken', '--table', '0 2048 zero') | Out-Null
         try {
             { New-ThinPool -Name taken -DataSize 256MB -MetadataSize 8MB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'NameTaken,*'
@@ -272,12 +272,12 @@ Describe 'Thin pools in direct mode' -Tag Kernel {
         (Get-ThinPool direct -StateRoot $root).Active | Should -BeTrue
     }
 
-    It 'refuses the same device for data and metadata' {
+    It 'refuses the same device for data and metadata' -Tag FullOnly {
         { New-ThinPool -Name same -DataDevice $loops[0] -MetadataDevice $loops[0] -StateRoot $root -ErrorAction Stop } |
             Should -Throw -ErrorId 'SameDataAndMetadataDevice,*'
     }
 
-    It 'refuses a device with a file system unless -Force, and a mounted one always' {
+    It 'refuses a device with a file system unless -Force, and a mounted one always' -Tag FullOnly {
         Invoke-Tool mkfs.ext4 @('-q', $loops[0]) | Out-Null
         { New-ThinPool -Name sig -DataDevice $loops[0] -MetadataDevice $loops[1] -StateRoot $root -ErrorAction Stop } |
             Should -Throw -ErrorId 'DeviceHasSignature,*'

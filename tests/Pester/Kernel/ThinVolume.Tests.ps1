@@ -61,7 +61,7 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         foreach ($i in 1..4) { Get-DeviceHash "/dev/mapper/my--pool-c$i" | Should -Be $hashes["c$i"] }
     }
 
-    It 'snapshots an inactive origin without activating it, inactive and read-only on request' {
+    It 'snapshots an inactive origin without activating it, inactive and read-only on request' -Tag FullOnly {
         $base = New-ThinVolume -Pool my-pool -Name base -Size 32MB -StateRoot $root
         Write-Pattern $base.DevicePath 5
         $hash = Get-DeviceHash $base.DevicePath
@@ -119,7 +119,7 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         (Get-PoolStatus my-pool -StateRoot $root).DataSpaceUsed | Should -BeLessThan $before
     }
 
-    It 'names who holds a busy volume' {
+    It 'names who holds a busy volume' -Tag FullOnly {
         $vol = New-ThinVolume -Pool my-pool -Name busy -Size 32MB -FileSystem ext4 -StateRoot $root
         $mount = Join-Path $root 'held'
         New-Item -ItemType Directory $mount | Out-Null
@@ -157,7 +157,7 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         (Get-ThinVolume -StateRoot $root).Name | Should -Be @('next')
     }
 
-    It 'keeps libdevmapper''s own log lines off the console' {
+    It 'keeps libdevmapper''s own log lines off the console' -Tag FullOnly {
         $command = "Import-Module '$env:DMPS_MODULE_MANIFEST'; try { [DmPowerShell.Kernel.DeviceMapperClient]::Shared.Remove('dmps-no-such-device') } catch { 'caught ' + `$_.Exception.InnerException.GetType().Name }"
         $output = & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $command 2>&1 | Out-String
         $output | Should -Match 'caught DeviceNotFoundException'
@@ -181,7 +181,7 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         { $grown | Resize-ThinVolume -Size 32MB -ErrorAction Stop } | Should -Throw -ErrorId 'ShrinkNotSupported,*'
     }
 
-    It 'refuses bad names, taken names and sizes' {
+    It 'refuses bad names, taken names and sizes' -Tag FullOnly {
         New-ThinVolume -Pool my-pool -Name taken -Size 8MB -StateRoot $root | Out-Null
         { New-ThinVolume -Pool my-pool -Name taken -Size 8MB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'NameTaken,*'
         { New-ThinVolume -Pool my-pool -Name ('v' * 120) -Size 8MB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidName,*'
