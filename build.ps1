@@ -12,14 +12,14 @@
       PesterUnit   Pester tests that need no kernel, on the host (tests/Pester/Unit)
       GuestTest    the kernel suites (tests/Kernel, tests/Pester/Kernel) in the QEMU guest, with
                    CI's representative part of the long matrices: sampled kill points and bad
-                   inputs, 3 random kills, a 4 x 3 load, no test tagged FullOnly
+                   inputs, 3 random kills, a 2 x 3 load, no test tagged FullOnly
       FullGuestTest the same suites whole (DMPS_MATRIX=full): every kill point and bad input, the
                    FullOnly tests, a 4 x 25 load, 40 random kills; then Summary
       Test         Build, Package, UnitTest, PesterUnit, GuestTest, then Summary
       Summary      one line `N passed, N failed, N skipped` over every result file
       Reliability  the whole reliability matrix in the guest (every kill point, the bad-input
                    catalog, full pools, 4 x 25 load, repairs) and its table (out/results/reliability.csv);
-                   GuestTest runs a sample of the kill points and bad inputs and a 4 x 3 load
+                   GuestTest runs a sample of the kill points and bad inputs and a 2 x 3 load
       Benchmark    the module against the C floor, a dmsetup script and LVM2 in the guest, plus
                    Import-Module on the host: prints the table and the targets, writes
                    out/results/benchmark.csv and benchmark.json (-BenchmarkCount, default 200)
@@ -345,7 +345,7 @@ function Invoke-GuestTest {
     # Everything kernel-side in one guest (two side by side on two cores ran each 1.5-2.5x slower:
     # measured, see README); the long matrices run a representative part (-Task FullGuestTest
     # and the Reliability task run them whole).
-    param([hashtable] $Environment = @{ DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '3' })
+    param([hashtable] $Environment = @{ DMPS_LOAD_PROCESSES = '2'; DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '3' })
     $paths = if ($KernelTestPath) { $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path } } else { @("$Root/tests/Pester/Kernel") }
     $xunit = if ($KernelTestFilter) { $KernelTestFilter } elseif ($KernelTestPath) { '-' } else { '' }
     $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $xunit -PesterPath $paths -Environment $Environment

@@ -72,8 +72,8 @@ Describe 'Load' -Tag Kernel, Load {
     }
     AfterAll { Assert-CleanMetadata -StateRoot $root }
 
-    # The Reliability task runs 4 x 25; the everyday guest lane 4 x 3 (DMPS_LOAD_PER_PROCESS).
-    It '<Processes> processes x <PerProcess> snapshots of one active origin, each then removing its own: all succeed, distinct ids, nothing leaks' -TestCases @(@{ Processes = 4; PerProcess = $(if ($env:DMPS_LOAD_PER_PROCESS) { [int]$env:DMPS_LOAD_PER_PROCESS } else { 25 }) }) {
+    # The Reliability task runs 4 x 25; the everyday guest lane 2 x 3 (DMPS_LOAD_PROCESSES, DMPS_LOAD_PER_PROCESS).
+    It '<Processes> processes x <PerProcess> snapshots of one active origin, each then removing its own: all succeed, distinct ids, nothing leaks' -TestCases @(@{ Processes = $(if ($env:DMPS_LOAD_PROCESSES) { [int]$env:DMPS_LOAD_PROCESSES } else { 4 }); PerProcess = $(if ($env:DMPS_LOAD_PER_PROCESS) { [int]$env:DMPS_LOAD_PER_PROCESS } else { 25 }) }) {
         $before = Get-LeakState
         $pwsh = Join-Path $PSHOME 'pwsh'
         # One pwsh per process (their start-up is most of the cost in the guest): each makes its

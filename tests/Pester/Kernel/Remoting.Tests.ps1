@@ -6,74 +6,78 @@ BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
     Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
     Assert-KernelLane
-    if (-not (Test-Path /usr/sbin/sshd)) { throw 'sshd is missing: tools/setup.sh installs openssh-server' }
+}
 
-    $work = New-TestStateRoot
-    $null = New-Item -ItemType Directory -Force /run/sshd
-    Invoke-Tool ssh-keygen @('-q', '-t', 'ed25519', '-N', '', '-f', "$work/hostkey") | Out-Null
-    Invoke-Tool ssh-keygen @('-q', '-t', 'ed25519', '-N', '', '-f', "$work/id") | Out-Null
-    Copy-Item "$work/id.pub" "$work/authorized_keys"
-    $dotnetRoot = Split-Path (Get-Item (Get-Command dotnet).Source).ResolvedTarget
-    # Two hosts: different addresses, so PSComputerName tells them apart.
-    $hosts = @(
-        @{ Name = 'alpha'; HostName = '127.0.0.1'; Port = 2201 }
-        @{ Name = 'beta'; HostName = 'localhost'; Port = 2202 }
-    )
-    foreach ($h in $hosts) {
-        $h.Root = Join-Path $work $h.Name
-        $null = New-Item -ItemType Directory $h.Root
-        @"
-Port $($h.Port)
-ListenAddress 127.0.0.1
-HostKey $work/hostkey
-PidFile $work/$($h.Name).pid
-AuthorizedKeysFile $work/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-SetEnv DMPS_STATE_ROOT=$($h.Root) DOTNET_ROOT=$dotnetRoot POWERSHELL_UPDATECHECK=Off HOME=/root PSModulePath=$(Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST)))
-Subsystem powershell $(Join-Path $PSHOME 'pwsh') -sshs -NoLogo -NoProfile
-"@ | Set-Content "$work/$($h.Name).conf"
-        Invoke-Tool /usr/sbin/sshd @('-f', "$work/$($h.Name).conf", '-E', "$work/$($h.Name).log") | Out-Null
-    }
-    $Fleet = foreach ($h in $hosts) {
-        @{ HostName = $h.HostName; Port = $h.Port; UserName = 'root'; KeyFilePath = "$work/id"; ConnectingTimeout = 120000; Options = @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR'; AddressFamily = 'inet'; Port = "$($h.Port)" } }
-    }
-    try { $sessions = New-PSSession -SSHConnection $Fleet -ErrorAction Stop }
-    catch {
-        # Say why: each sshd's log, and what ssh itself sees.
-        foreach ($h in $hosts) { Write-Host "== sshd $($h.Name) log"; Get-Content "$work/$($h.Name).log" -ErrorAction SilentlyContinue | Write-Host }
-        foreach ($connection in $Fleet) {
-            Write-Host "== New-PSSession $($connection.HostName):$($connection.Port)"
-            try { New-PSSession -SSHConnection $connection -ErrorAction Stop | Remove-PSSession; Write-Host 'ok' } catch { Write-Host "$_" }
+# Two sshd and their pwsh sessions cost about a minute in the guest: FullGuestTest runs this part.
+Describe 'The module over SSH remoting' -Tag Kernel, FullOnly {
+    BeforeAll {
+        if (-not (Test-Path /usr/sbin/sshd)) { throw 'sshd is missing: tools/setup.sh installs openssh-server' }
+
+        $work = New-TestStateRoot
+        $null = New-Item -ItemType Directory -Force /run/sshd
+        Invoke-Tool ssh-keygen @('-q', '-t', 'ed25519', '-N', '', '-f', "$work/hostkey") | Out-Null
+        Invoke-Tool ssh-keygen @('-q', '-t', 'ed25519', '-N', '', '-f', "$work/id") | Out-Null
+        Copy-Item "$work/id.pub" "$work/authorized_keys"
+        $dotnetRoot = Split-Path (Get-Item (Get-Command dotnet).Source).ResolvedTarget
+        # Two hosts: different addresses, so PSComputerName tells them apart.
+        $hosts = @(
+            @{ Name = 'alpha'; HostName = '127.0.0.1'; Port = 2201 }
+            @{ Name = 'beta'; HostName = 'localhost'; Port = 2202 }
+        )
+        foreach ($h in $hosts) {
+            $h.Root = Join-Path $work $h.Name
+            $null = New-Item -ItemType Directory $h.Root
+            @"
+    Port $($h.Port)
+    ListenAddress 127.0.0.1
+    HostKey $work/hostkey
+    PidFile $work/$($h.Name).pid
+    AuthorizedKeysFile $work/authorized_keys
+    PermitRootLogin prohibit-password
+    PasswordAuthentication no
+    KbdInteractiveAuthentication no
+    UsePAM no
+    StrictModes no
+    SetEnv DMPS_STATE_ROOT=$($h.Root) DOTNET_ROOT=$dotnetRoot POWERSHELL_UPDATECHECK=Off HOME=/root PSModulePath=$(Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST)))
+    Subsystem powershell $(Join-Path $PSHOME 'pwsh') -sshs -NoLogo -NoProfile
+    "@ | Set-Content "$work/$($h.Name).conf"
+            Invoke-Tool /usr/sbin/sshd @('-f', "$work/$($h.Name).conf", '-E', "$work/$($h.Name).log") | Out-Null
         }
-        throw
+        $Fleet = foreach ($h in $hosts) {
+            @{ HostName = $h.HostName; Port = $h.Port; UserName = 'root'; KeyFilePath = "$work/id"; ConnectingTimeout = 120000; Options = @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR'; AddressFamily = 'inet'; Port = "$($h.Port)" } }
+        }
+        try { $sessions = New-PSSession -SSHConnection $Fleet -ErrorAction Stop }
+        catch {
+            # Say why: each sshd's log, and what ssh itself sees.
+            foreach ($h in $hosts) { Write-Host "== sshd $($h.Name) log"; Get-Content "$work/$($h.Name).log" -ErrorAction SilentlyContinue | Write-Host }
+            foreach ($connection in $Fleet) {
+                Write-Host "== New-PSSession $($connection.HostName):$($connection.Port)"
+                try { New-PSSession -SSHConnection $connection -ErrorAction Stop | Remove-PSSession; Write-Host 'ok' } catch { Write-Host "$_" }
+            }
+            throw
+        }
+        $alpha = $sessions | Where-Object ComputerName -eq '127.0.0.1'
+        $beta = $sessions | Where-Object ComputerName -eq 'localhost'
+        # Each host's pools (dm names are per kernel, so the two hosts use different pool names).
+        Invoke-Command -Session $alpha {
+            New-ThinPool -Name web -DataSize 1GB -MetadataSize 16MB | New-ThinVolume -Name base -Size 256MB | New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1 | Out-Null
+            New-ThinPool -Name cache -DataSize 512MB -MetadataSize 16MB | Out-Null
+            Set-ThinPool web -AutoextendThreshold 80
+        }
+        Invoke-Command -Session $beta { New-ThinPool -Name db -DataSize 256MB -MetadataSize 16MB | New-ThinVolume -Name data -Size 512MB | Out-Null }
+        & dd if=/dev/zero of=/dev/mapper/db-data bs=1M count=200 oflag=direct 2>&1 | Out-Null   # beta's db: 78% used
     }
-    $alpha = $sessions | Where-Object ComputerName -eq '127.0.0.1'
-    $beta = $sessions | Where-Object ComputerName -eq 'localhost'
-    # Each host's pools (dm names are per kernel, so the two hosts use different pool names).
-    Invoke-Command -Session $alpha {
-        New-ThinPool -Name web -DataSize 1GB -MetadataSize 16MB | New-ThinVolume -Name base -Size 256MB | New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1 | Out-Null
-        New-ThinPool -Name cache -DataSize 512MB -MetadataSize 16MB | Out-Null
-        Set-ThinPool web -AutoextendThreshold 80
-    }
-    Invoke-Command -Session $beta { New-ThinPool -Name db -DataSize 256MB -MetadataSize 16MB | New-ThinVolume -Name data -Size 512MB | Out-Null }
-    & dd if=/dev/zero of=/dev/mapper/db-data bs=1M count=200 oflag=direct 2>&1 | Out-Null   # beta's db: 78% used
-}
 
-AfterAll {
-    $sessions | Remove-PSSession -ErrorAction SilentlyContinue
-    foreach ($h in $hosts) {
-        if (Test-Path "$work/$($h.Name).pid") { Invoke-Tool kill @((Get-Content "$work/$($h.Name).pid").Trim()) -AllowFailure | Out-Null }
+    AfterAll {
+        $sessions | Remove-PSSession -ErrorAction SilentlyContinue
+        foreach ($h in $hosts) {
+            if (Test-Path "$work/$($h.Name).pid") { Invoke-Tool kill @((Get-Content "$work/$($h.Name).pid").Trim()) -AllowFailure | Out-Null }
+        }
+        $problems = foreach ($h in $hosts) { try { Assert-CleanMetadata -StateRoot $h.Root } catch { $_.Exception.Message } }
+        Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+        $problems | Should -BeNullOrEmpty
     }
-    $problems = foreach ($h in $hosts) { try { Assert-CleanMetadata -StateRoot $h.Root } catch { $_.Exception.Message } }
-    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
-    $problems | Should -BeNullOrEmpty
-}
 
-Describe 'The module over SSH remoting' -Tag Kernel {
     It 'returns pools, status and volumes that show with the module''s views and the host''s name' {
         $pools = Invoke-Command -Session $sessions { Get-ThinPool }
         $pools | Should -HaveCount 3
@@ -91,7 +95,7 @@ Describe 'The module over SSH remoting' -Tag Kernel {
         ($volumes | Format-Table | Out-String) | Should -Match 'layer1'
     }
 
-    It 'keeps nested data as data, and sorts and filters by numbers' -Tag FullOnly {
+    It 'keeps nested data as data, and sorts and filters by numbers' {
         $ctr1 = Invoke-Command -Session $alpha { Get-ThinVolume -Pool web -Name ctr1 }
         $ctr1.Chain | Should -Be @('layer1', 'base')               # its origins, nearest first
         $ctr1.Chain.Count | Should -Be 2
@@ -128,7 +132,7 @@ Describe 'The module over SSH remoting' -Tag Kernel {
         $failures[0].Exception.Message | Should -Match "There is no pool named 'nope'"
     }
 
-    It 'runs the fleet example of about_DmPowerShell_Fleet as written' -Tag FullOnly {
+    It 'runs the fleet example of about_DmPowerShell_Fleet as written' {
         $text = Get-Content -Raw (Join-Path $PSScriptRoot '../../../docs/help/about_DmPowerShell_Fleet.md')
         $text -match '(?s)```powershell\r?\n(?<code>.*?)```' | Should -BeTrue
         $code = $Matches.code
