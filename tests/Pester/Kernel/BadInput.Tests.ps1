@@ -109,12 +109,12 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Case = 'data device missing'; Id = 'DeviceNotFound'; Category = 'ObjectNotFound'; Command = { New-ThinPool -Name p -DataDevice /dev/nosuchdisk -MetadataDevice $script:blankLoop } }
         @{ Sample = $true; Case = 'device with a file system'; Id = 'DeviceHasSignature'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataDevice $script:fsLoop -MetadataDevice $script:blankLoop } }
         @{ Case = 'device mounted'; Id = 'DeviceInUse'; Category = 'ResourceBusy'; Command = { New-ThinPool -Name p -DataDevice (Get-ThinVolume -Pool web -Name base).DevicePath -MetadataDevice $script:blankLoop -Force } }
-        @{ Sample = $true; Case = 'device held by a pool'; Id = 'DeviceInUse'; Category = 'ResourceBusy'; Command = { New-ThinPool -Name p -DataDevice (Get-ThinPool web).DataDevice -MetadataDevice $script:blankLoop -Force } }
+        @{ Case = 'device held by a pool'; Id = 'DeviceInUse'; Category = 'ResourceBusy'; Command = { New-ThinPool -Name p -DataDevice (Get-ThinPool web).DataDevice -MetadataDevice $script:blankLoop -Force } }
         # State roots
         @{ Case = 'state root with no parent'; Id = 'StateRootInvalid'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -StateRoot (Join-Path $script:scratch 'no/such/root') } }
         @{ Sample = $true; Case = 'state root a symlink'; Id = 'StateRootInvalid'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -StateRoot $script:linkRoot } }
         @{ Case = 'state root a file'; Id = 'StateRootInvalid'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -StateRoot (Join-Path $script:scratch 'blank') } }
-        @{ Sample = $true; Case = 'state root read-only'; Id = 'StateRootInvalid'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -StateRoot (Join-Path $script:roMount 'state') } }
+        @{ Case = 'state root read-only'; Id = 'StateRootInvalid'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -StateRoot (Join-Path $script:roMount 'state') } }
         # Volume names and sizes
         @{ Case = 'volume name empty'; Id = 'ParameterArgumentValidationErrorEmptyStringNotAllowed'; Category = 'InvalidData'; Command = { New-ThinVolume -Pool web -Name '' -Size 1GB } }
         @{ Case = 'volume name with /'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name '../x' -Size 1GB } }
@@ -125,7 +125,7 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Sample = $true; Case = 'snapshot name given twice'; Id = 'NameTaken'; Category = 'ResourceExists'; Command = { New-ThinSnapshot -Pool web -Origin base -Name s1, s1 } }
         @{ Case = 'volume size zero'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name v -Size 0 } }
         @{ Case = 'volume size negative'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name v -Size (-1MB) } }
-        @{ Sample = $true; Case = 'volume size not a multiple of the sector'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name v -Size 1000 } }
+        @{ Case = 'volume size not a multiple of the sector'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name v -Size 1000 } }
         @{ Case = 'volume size beyond the kernel (9 EiB, over 2^63 bytes)'; Id = 'ParameterArgumentTransformationError'; Category = 'InvalidData'; Command = { New-ThinVolume -Pool web -Name v -Size '9EiB' } }
         @{ Case = 'file system unknown'; Id = 'ParameterArgumentValidationError'; Category = 'InvalidData'; Command = { New-ThinVolume -Pool web -Name v -Size 1GB -FileSystem ntfs } }
         # Missing things
@@ -140,7 +140,7 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Case = 'origin in another pool'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { New-ThinSnapshot -Pool web -Origin ov -Name s } }
         @{ Case = 'missing volume to enable'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { Enable-ThinVolume web nope } }
         @{ Case = 'missing volume to disable'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { Disable-ThinVolume web nope } }
-        @{ Sample = $true; Case = 'missing volume to rename'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { Rename-ThinVolume web nope -NewName x } }
+        @{ Case = 'missing volume to rename'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { Rename-ThinVolume web nope -NewName x } }
         @{ Case = 'missing volume to resize'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { Resize-ThinVolume web nope -Size 1GB } }
         @{ Case = 'missing volume to remove'; Id = 'VolumeNotFound'; Category = 'ObjectNotFound'; Command = { Remove-ThinVolume web nope -Force } }
         @{ Case = 'rename onto a taken name'; Id = 'NameTaken'; Category = 'ResourceExists'; Command = { Rename-ThinVolume web layer1 -NewName idle } }
@@ -154,7 +154,7 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Case = 'disable a mounted volume'; Id = 'DeviceInUse'; Category = 'ResourceBusy'; Command = { Disable-ThinVolume web base } }
         @{ Sample = $true; Case = 'remove a mounted volume'; Id = 'DeviceInUse'; Category = 'ResourceBusy'; Command = { Remove-ThinVolume web base -Force } }
         @{ Case = 'disable a pool with a mounted volume'; Id = 'DeviceInUse'; Category = 'ResourceBusy'; Command = { Disable-ThinPool web -DeactivateVolumes } }
-        @{ Sample = $true; Case = 'disable a pool with active volumes'; Id = 'VolumesActive'; Category = 'ResourceBusy'; Command = { Disable-ThinPool other } }
+        @{ Case = 'disable a pool with active volumes'; Id = 'VolumesActive'; Category = 'ResourceBusy'; Command = { Disable-ThinPool other } }
         @{ Case = 'remove a pool with active volumes'; Id = 'VolumesActive'; Category = 'ResourceBusy'; Command = { Remove-ThinPool other -Force } }
         @{ Sample = $true; Case = 'volume in an inactive pool'; Id = 'PoolInactive'; Category = 'InvalidOperation'; Command = { New-ThinVolume -Pool cold -Name v -Size 1GB } }
         @{ Case = 'resize an inactive pool'; Id = 'PoolInactive'; Category = 'InvalidOperation'; Command = { Resize-ThinPool cold -DataSize 512MB } }

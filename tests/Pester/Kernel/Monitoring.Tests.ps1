@@ -190,7 +190,7 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         finally { foreach ($loop in $loops) { Invoke-Tool losetup @('-d', $loop) -AllowFailure | Out-Null } }
     }
 
-    It 'refuses a second watcher, stops at once on SIGINT, and under -WhatIf changes nothing' {
+    It 'refuses a second watcher, stops at once on SIGINT, and under -WhatIf changes nothing' -Tag FullOnly {
         $null = New-ThinPool -Name twice -DataSize 256MB -MetadataSize 16MB -SkipBlockZeroing -StateRoot $root |
             New-ThinVolume -Name data -Size 512MB
         (Write-Zeros /dev/mapper/twice-data 200).ExitCode | Should -Be 0

@@ -28,19 +28,19 @@ Describe 'The module over SSH remoting' -Tag Kernel, FullOnly {
             $h.Root = Join-Path $work $h.Name
             $null = New-Item -ItemType Directory $h.Root
             @"
-    Port $($h.Port)
-    ListenAddress 127.0.0.1
-    HostKey $work/hostkey
-    PidFile $work/$($h.Name).pid
-    AuthorizedKeysFile $work/authorized_keys
-    PermitRootLogin prohibit-password
-    PasswordAuthentication no
-    KbdInteractiveAuthentication no
-    UsePAM no
-    StrictModes no
-    SetEnv DMPS_STATE_ROOT=$($h.Root) DOTNET_ROOT=$dotnetRoot POWERSHELL_UPDATECHECK=Off HOME=/root PSModulePath=$(Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST)))
-    Subsystem powershell $(Join-Path $PSHOME 'pwsh') -sshs -NoLogo -NoProfile
-    "@ | Set-Content "$work/$($h.Name).conf"
+Port $($h.Port)
+ListenAddress 127.0.0.1
+HostKey $work/hostkey
+PidFile $work/$($h.Name).pid
+AuthorizedKeysFile $work/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv DMPS_STATE_ROOT=$($h.Root) DOTNET_ROOT=$dotnetRoot POWERSHELL_UPDATECHECK=Off HOME=/root PSModulePath=$(Split-Path (Split-Path (Split-Path $env:DMPS_MODULE_MANIFEST)))
+Subsystem powershell $(Join-Path $PSHOME 'pwsh') -sshs -NoLogo -NoProfile
+"@ | Set-Content "$work/$($h.Name).conf"
             Invoke-Tool /usr/sbin/sshd @('-f', "$work/$($h.Name).conf", '-E', "$work/$($h.Name).log") | Out-Null
         }
         $Fleet = foreach ($h in $hosts) {

@@ -170,7 +170,7 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         Invoke-Tool fsck.ext4 @('-fn', '/dev/mapper/live-vol') | Out-Null
     }
 
-    It 'survives a restart: everything torn down, then activated again from what persisted' {
+    It 'survives a restart: everything torn down, then activated again from what persisted' -Tag FullOnly {
         $pool = New-ThinPool -Name boot -DataSize 512MB -MetadataSize 8MB -SkipBlockZeroing -StateRoot $root
         Invoke-Tool dmsetup @('message', 'boot', '0', 'create_thin 5') | Out-Null
         Invoke-Tool dmsetup @('message', 'boot', '0', 'set_transaction_id 0 1') | Out-Null
