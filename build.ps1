@@ -269,7 +269,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_UPDATECHECK=Off POWERSHELL
 export NUGET_PACKAGES='$nugetRoot' DMPS_STATE_ROOT=/tmp/dmps-state
 mkdir -p "`$HOME" /tmp/dmps-state
 cd '$Root'
-# A heartbeat, so that a long quiet test (dotnet test prints at the end) is not taken for a hung guest.
+# A heartbeat on the console: a long quiet test (dotnet test prints at the end) still shows the guest alive.
 ( while sleep 20; do echo "guest: alive"; done ) &
 HEARTBEAT=`$!
 trap 'kill `$HEARTBEAT 2>/dev/null' EXIT
