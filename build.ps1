@@ -307,13 +307,13 @@ started=`$SECONDS
 dotnet test '$kernelDll' $filter --logger 'trx;LogFileName=$Prefix-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
 echo "guest: xunit kernel tests took `$((SECONDS - started)) s"
 "@ }
-    $pester = if (-not $PesterPath) { 'echo "guest: no Pester kernel tests in this guest"' } else { @"
+    $pester = @"
 echo "guest: Pester kernel tests"
 started=`$SECONDS
 dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
   -ModuleManifest "`$MODULE" -Path '$($PesterPath -join ',')' -Tag Kernel $exclude -OutputFile "`$JOB/results/$Prefix-pester.xml" 2>&1 || status=1
 echo "guest: Pester kernel tests took `$((SECONDS - started)) s"
-"@ }
+"@
     $body = @"
 status=0
 mkdir -p "`$JOB/results"
@@ -344,7 +344,7 @@ function Invoke-GuestSuites {
 
 function Invoke-GuestTest {
     # Everything kernel-side in one guest (two side by side on two cores ran each 1.5-2.5x slower:
-    # measured, see README); the long matrices run a representative part (-Task FullGuestTest
+    # measured, README says so); the long matrices run a representative part (-Task FullGuestTest
     # and the Reliability task run them whole).
     param([hashtable] $Environment = @{ DMPS_LOAD_PROCESSES = '2'; DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '2' })
     $paths = if ($KernelTestPath) { $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path } } else { @("$Root/tests/Pester/Kernel") }
