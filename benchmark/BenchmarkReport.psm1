@@ -49,6 +49,8 @@ function Get-BenchmarkTable {
             ModuleMs = $module
             # The profile: the module's time inside libdevmapper calls (and how many), and the core services without PowerShell.
             'Module in dm' = if ($moduleRow -and $null -ne $moduleRow.KernelMs) { '{0} ({1} calls)' -f $moduleRow.KernelMs, $moduleRow.KernelCalls }
+            # The registry's fsyncs (files and folders) per operation: its durable writes.
+            'Module fsyncs' = if ($moduleRow) { $moduleRow.Syncs }
             CoreMs = $by['core']
             FloorMs = $floor
             DmsetupMs = $by['dmsetup']

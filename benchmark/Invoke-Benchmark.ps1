@@ -35,19 +35,21 @@ New-Item -ItemType Directory $work | Out-Null
 $env:DMPS_STATE_ROOT = Join-Path $work 'state'
 $results = [Collections.Generic.List[object]]::new()
 
-function Add-Result([string] $Contender, [string] $Operation, [int] $Level, [double] $Milliseconds, [int] $Count, $KernelMs = $null, $KernelCalls = $null) {
+function Add-Result([string] $Contender, [string] $Operation, [int] $Level, [double] $Milliseconds, [int] $Count, $KernelMs = $null, $KernelCalls = $null, $Syncs = $null) {
     $results.Add([pscustomobject]@{ Contender = $Contender; Operation = $Operation; Level = $Level; Milliseconds = [math]::Round($Milliseconds, 3); Count = $Count
-            KernelMs = if ($null -ne $KernelMs) { [math]::Round($KernelMs, 3) }; KernelCalls = $KernelCalls })
-    $split = if ($null -ne $KernelMs) { "  ({0:N2} ms in {1} libdevmapper calls)" -f $KernelMs, $KernelCalls } else { '' }
+            KernelMs = if ($null -ne $KernelMs) { [math]::Round($KernelMs, 3) }; KernelCalls = $KernelCalls; Syncs = $Syncs })
+    $split = if ($null -ne $KernelMs) { "  ({0:N2} ms in {1} libdevmapper calls{2})" -f $KernelMs, $KernelCalls, $(if ($null -ne $Syncs) { ", $Syncs registry fsyncs" }) } else { '' }
     Write-Host ("  {0,-8} {1,-22} {2,5} volumes  {3,10:N2} ms  (n={4}){5}" -f $Contender, $Operation, $Level, $Milliseconds, $Count, $split)
 }
 
 # The module, in this session: the mean, and the share of it spent inside libdevmapper's calls.
 function Measure-Module([string] $Operation, [int] $Level, [int] $Repeat, [scriptblock] $Body) {
     $before = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls
+    $syncsBefore = [DmPowerShell.Registry.DurableFile]::Syncs
     $ms = Measure-Mean $Repeat $Body
     $after = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls
-    Add-Result 'module' $Operation $Level $ms $Repeat (($after.Item1 - $before.Item1).TotalMilliseconds / $Repeat) ([math]::Round(($after.Item2 - $before.Item2) / $Repeat, 1))
+    $syncs = [math]::Round(([DmPowerShell.Registry.DurableFile]::Syncs - $syncsBefore) / $Repeat, 1)
+    Add-Result 'module' $Operation $Level $ms $Repeat (($after.Item1 - $before.Item1).TotalMilliseconds / $Repeat) ([math]::Round(($after.Item2 - $before.Item2) / $Repeat, 1)) $syncs
 }
 
 # The core services without PowerShell (the test driver, one process per operation kind).

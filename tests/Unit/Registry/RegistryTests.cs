@@ -76,7 +76,7 @@ public sealed class RegistryTests : IDisposable
         var registry = Registry();
         registry.EnsureWritableRoot();
         var store = new VolumeStore(registry, "web");
-        var id = store.AllocateId();
+        var id = store.ReserveIds(1).Ids[0];
         store.Save(new VolumeRecord { Name = "base", ThinId = id, Size = 1 << 30 });
         Assert.Equal(id, store.Find("base")!.ThinId);
         Assert.True(store.NameTaken("base"));
@@ -95,15 +95,29 @@ public sealed class RegistryTests : IDisposable
         var registry = Registry();
         registry.EnsureWritableRoot();
         var store = new VolumeStore(registry, "web");
-        Assert.Equal(0u, store.AllocateId());
-        Assert.Equal(1u, store.AllocateId());
+        // Reserving writes nothing: the counter moves when a transaction finishes.
+        Assert.Equal((new uint[] { 0, 1 }, 2u), Reserve(store, 2), Ids);
+        Assert.Equal(0u, store.NextId);
+        store.Finish(2);
+        Assert.Equal(2u, store.NextId);
         // An id freed by a removal is not handed out again soon: the counter moves on.
-        Assert.Equal(2u, store.AllocateId());
         store.Save(new VolumeRecord { Name = "x", ThinId = 3 });
-        Assert.Equal(4u, store.AllocateId());
-        Assert.Equal(6u, store.AllocateId(id => id == 5));
+        Assert.Equal((new uint[] { 2, 4 }, 5u), Reserve(store, 2), Ids);
+        Assert.Equal(new uint[] { 2, 4, 6 }, store.ReserveIds(3, taken: id => id == 5).Ids);
         store.SkipId(41);
-        Assert.Equal(42u, store.AllocateId());
+        Assert.Equal(42u, store.ReserveIds(1).Ids[0]);
+        // An unfinished transaction's journal holds the counter ahead of its file.
+        store.WriteJournal(new PoolJournal { Operation = "create", NextId = 50 });
+        Assert.Equal(50u, store.NextId);
+    }
+
+    private static readonly IEqualityComparer<(uint[] Ids, uint Next)> Ids =
+        EqualityComparer<(uint[] Ids, uint Next)>.Create((a, b) => a.Ids.SequenceEqual(b.Ids) && a.Next == b.Next);
+
+    private static (uint[] Ids, uint Next) Reserve(VolumeStore store, int count)
+    {
+        var (ids, next) = store.ReserveIds(count);
+        return (ids.ToArray(), next);
     }
 
     [Fact]
@@ -113,10 +127,10 @@ public sealed class RegistryTests : IDisposable
         registry.EnsureWritableRoot();
         var store = new VolumeStore(registry, "web");
         Assert.Null(store.ReadJournal());
-        store.WriteJournal(new PoolJournal { Operation = PoolJournal.Create, FromTransaction = 4, Records = new[] { new VolumeRecord { Name = "a", ThinId = 9 } } });
+        store.WriteJournal(new PoolJournal { Operation = PoolJournal.Create, FromTransaction = 4, Created = new[] { new VolumeRecord { Name = "a", ThinId = 9 } } });
         var journal = store.ReadJournal()!;
         Assert.Equal(4UL, journal.FromTransaction);
-        Assert.Equal(9u, Assert.Single(journal.Records).ThinId);
+        Assert.Equal(9u, Assert.Single(journal.Created).ThinId);
         store.ClearJournal();
         Assert.Null(store.ReadJournal());
     }

@@ -38,12 +38,12 @@ public sealed record RegistryExport
 public sealed class PoolBackupService
 {
     private readonly PoolService pools;
-    private readonly DeviceMapperClient dm;
+    private readonly IDeviceMapper dm;
 
-    public PoolBackupService(PoolService pools, DeviceMapperClient? client = null)
+    public PoolBackupService(PoolService pools, IDeviceMapper? client = null)
     {
         this.pools = pools;
-        dm = client ?? DeviceMapperClient.Shared;
+        dm = client ?? pools.DeviceMapper;
     }
 
     public static string MetadataFileIn(string folder, string pool) => Path.Combine(folder, $"{pool}.metadata.xml");

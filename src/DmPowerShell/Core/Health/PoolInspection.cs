@@ -87,12 +87,12 @@ public static class PoolInspection
         if (views.Journal is { } journal)
         {
             Add(ProblemKind.UnfinishedTransaction,
-                $"An interrupted {journal.Operation} of {string.Join(", ", journal.Records.Select(r => $"'{r.Name}' (thin id {r.ThinId})"))} (pid {journal.ProcessId}, {journal.Started:u}).",
+                $"An interrupted {journal.Operation} of {string.Join(", ", journal.Volumes.Select(r => $"'{r.Name}' (thin id {r.ThinId})").Concat(journal.DeletedUnrecorded.Select(i => $"thin id {i}")))} (pid {journal.ProcessId}, {journal.Started:u}).",
                 "complete it, or roll it back, from the pool's transaction id");
         }
 
         // Ids in flux (journal) or on their way out (pending deletion) are not disagreements.
-        var inFlux = (views.Journal?.Records.Select(r => r.ThinId) ?? Enumerable.Empty<uint>()).Concat(views.PendingDeletions).ToHashSet();
+        var inFlux = (views.Journal?.ThinIds ?? Enumerable.Empty<uint>()).Concat(views.PendingDeletions).ToHashSet();
         var recordsById = views.Records.ToDictionary(r => r.ThinId);
         var liveById = views.LiveDevices.Where(d => d.ThinId is not null).GroupBy(d => d.ThinId!.Value).ToDictionary(g => g.Key, g => g.First());
         if (views.Metadata is { } metadata)

@@ -8,13 +8,10 @@ namespace DmPowerShell.Kernel;
 /// The module's one way to talk to device-mapper: each method is one libdevmapper task, run
 /// under the process-wide libdm lock. Failures become typed exceptions carrying the errno.
 /// </summary>
-public sealed class DeviceMapperClient
+public sealed class DeviceMapperClient : IDeviceMapper
 {
     /// <summary>The process's client; it holds no state besides libdevmapper's own.</summary>
     public static DeviceMapperClient Shared { get; } = new();
-
-    /// <summary>Raised before each change, with a line such as `load web: 0 2048 thin-pool ...`.</summary>
-    public event Action<string>? Changing;
 
     public DeviceMapperVersion GetVersion()
     {
@@ -46,7 +43,6 @@ public sealed class DeviceMapperClient
     /// <summary>Creates a device and, when a table is given, loads and resumes it in one task.</summary>
     public void Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false)
     {
-        Announce($"create {name}{(uuid is null ? "" : $" uuid {uuid}")}{Describe(table)}");
         Run(TaskType.Create, DmOperation.Create, name, task =>
         {
             if (uuid is not null) Check(dm_task_set_uuid(task, uuid), DmOperation.Create, name, "uuid");
@@ -58,7 +54,6 @@ public sealed class DeviceMapperClient
     /// <summary>Loads a table into the device's inactive slot (resume makes it live).</summary>
     public void Load(string name, IReadOnlyList<DmTarget> table, bool readOnly = false)
     {
-        Announce($"load {name}{Describe(table)}");
         Run(TaskType.Reload, DmOperation.Load, name, task =>
         {
             AddTargets(task, table, DmOperation.Load, name);
@@ -68,7 +63,6 @@ public sealed class DeviceMapperClient
 
     public void Suspend(string name, bool noFlush = false)
     {
-        Announce($"suspend {name}");
         Run(TaskType.Suspend, DmOperation.Suspend, name, task =>
         {
             if (noFlush) dm_task_no_flush(task);
@@ -77,14 +71,12 @@ public sealed class DeviceMapperClient
 
     public void Resume(string name)
     {
-        Announce($"resume {name}");
         Run(TaskType.Resume, DmOperation.Resume, name, null, _ => 0, udev: true);
     }
 
     /// <summary>Removes a device. Deferred: the kernel removes it when its last opener closes.</summary>
     public void Remove(string name, bool deferred = false)
     {
-        Announce($"remove {name}{(deferred ? " (deferred)" : "")}");
         Run(TaskType.Remove, DmOperation.Remove, name, task =>
         {
             if (deferred) dm_task_deferred_remove(task);
@@ -93,7 +85,6 @@ public sealed class DeviceMapperClient
 
     public void Rename(string name, string newName)
     {
-        Announce($"rename {name} to {newName}");
         Run(TaskType.Rename, DmOperation.Rename, name, task =>
             Check(dm_task_set_newname(task, newName), DmOperation.Rename, name, "new name"), _ => 0, udev: true);
     }
@@ -101,7 +92,6 @@ public sealed class DeviceMapperClient
     /// <summary>Sends a target message (to sector 0 unless told otherwise) and returns the reply, if any.</summary>
     public string? SendMessage(string name, string message, ulong sector = 0)
     {
-        Announce($"message {name} {sector} {message}");
         return Run(TaskType.TargetMessage, DmOperation.Message, name, task =>
         {
             Check(dm_task_set_sector(task, sector), DmOperation.Message, name, message);
@@ -112,8 +102,6 @@ public sealed class DeviceMapperClient
             return string.IsNullOrEmpty(response) ? null : response;
         }, detail: message);
     }
-
-    public string? SendMessage(string name, PoolMessage message) => SendMessage(name, message.Text);
 
     /// <summary>The device's info, or null when no device has that name.</summary>
     public DeviceInfo? GetInfo(string name) => Run(TaskType.Info, DmOperation.Info, name, null, task => ReadInfo(task, name));
@@ -207,8 +195,6 @@ public sealed class DeviceMapperClient
             return result;
         });
     }
-
-    private void Announce(string what) => Changing?.Invoke(what);
 
     private static string Describe(IReadOnlyList<DmTarget> table) =>
         table.Count == 0 ? "" : ": " + string.Join("; ", table.Select(t => t.ToString()));

@@ -21,15 +21,15 @@ public sealed class PoolWatcher
     public const string WatchFolder = "/run/dmpowershell/watch";
 
     private readonly PoolService pools;
-    private readonly DeviceMapperClient dm;
+    private readonly IDeviceMapper dm;
     private readonly object gate = new();
     private DeviceMapperEvents? events;
     private bool stopped;
 
-    public PoolWatcher(PoolService pools, DeviceMapperClient? client = null)
+    public PoolWatcher(PoolService pools, IDeviceMapper? client = null)
     {
         this.pools = pools;
-        dm = client ?? DeviceMapperClient.Shared;
+        dm = client ?? pools.DeviceMapper;
     }
 
     public static string LockPath(string deviceName) => Path.Combine(WatchFolder, deviceName + ".lock");

@@ -11,13 +11,13 @@ namespace DmPowerShell.Pools;
 /// </summary>
 public sealed class PoolStatusReader
 {
-    private readonly DeviceMapperClient dm;
+    private readonly IDeviceMapper dm;
     private readonly PoolService pools;
 
-    public PoolStatusReader(PoolService pools, DeviceMapperClient? client = null)
+    public PoolStatusReader(PoolService pools, IDeviceMapper? client = null)
     {
         this.pools = pools;
-        dm = client ?? DeviceMapperClient.Shared;
+        dm = client ?? pools.DeviceMapper;
     }
 
     /// <summary>Every thin-pool device on the host.</summary>
@@ -204,11 +204,11 @@ public sealed class PoolStatusReader
     /// <summary>One listing of the host's dm devices and their tables, shared by all pools of a call.</summary>
     private sealed class Context
     {
-        private readonly DeviceMapperClient dm;
+        private readonly IDeviceMapper dm;
         private DeviceMapperVersion? version;
         private bool? udevSync;
 
-        public Context(DeviceMapperClient dm)
+        public Context(IDeviceMapper dm)
         {
             this.dm = dm;
             Devices = dm.List().Select(e =>

@@ -9,8 +9,14 @@ public static class DurableFile
     public const int FileMode = 0b110_000_000;   // 0600
     public const int FolderMode = 0b111_000_000; // 0700
 
+    private static long syncs;
+
+    /// <summary>fsync calls made by the registry since start: the benchmark reports them per operation.</summary>
+    public static long Syncs => Interlocked.Read(ref syncs);
+
     /// <summary>Replaces <paramref name="path"/> with <paramref name="content"/> so that a crash leaves the old or the new file, never a torn one.</summary>
-    public static void Write(string path, ReadOnlySpan<byte> content)
+    /// <param name="syncFolder">False when the caller syncs the folder once for several writes (a transaction's records).</param>
+    public static void Write(string path, ReadOnlySpan<byte> content, bool syncFolder = true)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var temporary = Path.Combine(folder, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
@@ -18,9 +24,10 @@ public static class DurableFile
         {
             stream.Write(content);
             stream.Flush(flushToDisk: true);
+            Interlocked.Increment(ref syncs);
         }
         File.Move(temporary, path, overwrite: true);
-        SyncFolder(folder);
+        if (syncFolder) SyncFolder(folder);
     }
 
     /// <summary>Opens a file for writing; a new file gets mode 0600.</summary>
@@ -33,14 +40,14 @@ public static class DurableFile
     });
 
     /// <summary>Deletes a file durably; a missing file is fine.</summary>
-    public static void Delete(string path)
+    public static void Delete(string path, bool syncFolder = true)
     {
         if (!File.Exists(path))
         {
             return;
         }
         File.Delete(path);
-        SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (syncFolder) SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>Creates a folder (and its parents) with mode 0700, and makes the creation durable.</summary>
@@ -92,5 +99,6 @@ public static class DurableFile
         const int O_DIRECTORY = 0x10000;
         using var fd = FileDescriptor.Open(folder, O_RDONLY | O_DIRECTORY);
         fsync(fd.Fd);
+        Interlocked.Increment(ref syncs);
     }
 }

@@ -24,24 +24,3 @@ public sealed record VolumeRecord
     public string? FileSystem { get; init; }
     public DateTimeOffset Created { get; init; }
 }
-
-/// <summary>An unfinished change to a pool, written before the kernel is touched.</summary>
-/// <remarks>
-/// The pool's transaction id says how far the change got: equal to <see cref="FromTransaction"/>,
-/// the kernel did not commit it and it is rolled back; one more, it is rolled forward.
-/// </remarks>
-public sealed record PoolJournal
-{
-    public const string Create = "create";
-    public const string Delete = "delete";
-
-    /// <summary><see cref="Create"/> (volumes and snapshots) or <see cref="Delete"/>.</summary>
-    public required string Operation { get; init; }
-    public ulong FromTransaction { get; init; }
-    /// <summary>The volumes the change creates or deletes.</summary>
-    public IReadOnlyList<VolumeRecord> Records { get; init; } = Array.Empty<VolumeRecord>();
-    /// <summary>The dm device of an active origin that the change suspends.</summary>
-    public string? SuspendedDevice { get; init; }
-    public DateTimeOffset Started { get; init; }
-    public int ProcessId { get; init; }
-}

@@ -77,26 +77,67 @@ public sealed class VolumeStore
     }
 
     /// <summary>Writes the record and makes sure its name points at it.</summary>
-    public void Save(VolumeRecord record)
-    {
-        DurableFile.CreateFolder(Volumes);
-        DurableFile.CreateFolder(Names);
-        DurableFile.Write(RecordFile(record.ThinId), JsonSerializer.SerializeToUtf8Bytes(record, PoolRegistry.Json));
-        Link(record.Name, record.ThinId);
-    }
+    public void Save(VolumeRecord record) => Apply(new[] { record }, Array.Empty<VolumeRecord>());
 
-    public void Delete(VolumeRecord record)
+    public void Delete(VolumeRecord record) => Apply(Array.Empty<VolumeRecord>(), new[] { record });
+
+    /// <summary>
+    /// Writes and deletes records and their names with one folder sync per folder: what a
+    /// transaction does once the kernel has committed it. Each file's data is synced before it
+    /// is renamed into place, so a crash leaves old or new records, never torn ones.
+    /// </summary>
+    public void Apply(IEnumerable<VolumeRecord> save, IEnumerable<VolumeRecord> delete, uint? nextId = null)
     {
-        var link = Path.Combine(Names, record.Name);
-        if (new FileInfo(link).LinkTarget == record.ThinId.ToString(CultureInfo.InvariantCulture))
+        var namesChanged = false;
+        var volumesChanged = false;
+        foreach (var record in delete)
         {
-            File.Delete(link);
-            DurableFile.SyncFolder(Names);
+            var link = Path.Combine(Names, record.Name);
+            if (new FileInfo(link).LinkTarget == record.ThinId.ToString(CultureInfo.InvariantCulture))
+            {
+                File.Delete(link);
+                namesChanged = true;
+            }
+            if (File.Exists(RecordFile(record.ThinId)))
+            {
+                File.Delete(RecordFile(record.ThinId));
+                volumesChanged = true;
+            }
         }
-        DurableFile.Delete(RecordFile(record.ThinId));
+        foreach (var record in save)
+        {
+            DurableFile.CreateFolder(Volumes);
+            DurableFile.CreateFolder(Names);
+            DurableFile.Write(RecordFile(record.ThinId), JsonSerializer.SerializeToUtf8Bytes(record, PoolRegistry.Json), syncFolder: false);
+            volumesChanged = true;
+            namesChanged |= Link(record.Name, record.ThinId);
+        }
+        if (volumesChanged) DurableFile.SyncFolder(Volumes);
+        if (namesChanged) DurableFile.SyncFolder(Names);
+        if (nextId is not null) Finish(nextId, clearJournal: false);
     }
 
-    /// <summary>Points the name at the new record first, then drops the old name: a crash leaves both names, never none.</summary>
+    /// <summary>
+    /// The end of a transaction: the counter moved to <paramref name="nextId"/> and the journal
+    /// cleared, with one sync of the pool's folder for both. Records must be durable before.
+    /// </summary>
+    public void Finish(uint? nextId, bool clearJournal = true)
+    {
+        var changed = false;
+        if (nextId is { } next && next > Counter)
+        {
+            DurableFile.CreateFolder(folder);
+            DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"), syncFolder: false);
+            changed = true;
+        }
+        if (clearJournal && File.Exists(JournalFile))
+        {
+            File.Delete(JournalFile);
+            changed = true;
+        }
+        if (changed) DurableFile.SyncFolder(folder);
+    }
+
     public VolumeRecord Rename(VolumeRecord record, string newName)
     {
         var renamed = record with { Name = newName };
@@ -112,32 +153,30 @@ public sealed class VolumeStore
 
     public bool NameTaken(string name) => Find(name) is not null;
 
-    private void Link(string name, uint id)
+    /// <summary>Points the name at the id (a new link renamed over the old one); false when it already did. The caller syncs the folder.</summary>
+    private bool Link(string name, uint id)
     {
         var link = Path.Combine(Names, name);
         var target = id.ToString(CultureInfo.InvariantCulture);
         if (new FileInfo(link).LinkTarget == target)
         {
-            return;
+            return false;
         }
         var temporary = Path.Combine(Names, $".{name}.{Environment.ProcessId}.tmp");
         if (File.Exists(temporary) || new FileInfo(temporary).LinkTarget is not null) File.Delete(temporary);
         File.CreateSymbolicLink(temporary, target);
         File.Move(temporary, link, overwrite: true);
-        DurableFile.SyncFolder(Names);
+        return true;
     }
 
     /// <summary>
-    /// The next thin id: a counter that only grows, so an id the pool may still hold is never
-    /// handed out again; ids with a record, or that <paramref name="taken"/> reports, are skipped.
+    /// The next <paramref name="count"/> thin ids from <paramref name="from"/> (the counter when
+    /// not given), skipping ids that have a record or that <paramref name="taken"/> reports, and
+    /// the counter after them. Nothing is written: the transaction's journal carries the counter.
     /// </summary>
-    public uint AllocateId(Func<uint, bool>? taken = null) => AllocateIds(1, taken)[0];
-
-    /// <summary>Several ids with one durable write of the counter (bulk snapshots).</summary>
-    public IReadOnlyList<uint> AllocateIds(int count, Func<uint, bool>? taken = null)
+    public (IReadOnlyList<uint> Ids, uint Next) ReserveIds(int count, uint? from = null, Func<uint, bool>? taken = null)
     {
-        DurableFile.CreateFolder(folder);
-        var next = NextId;
+        var next = from ?? NextId;
         var ids = new List<uint>(count);
         for (var tries = 0u; ids.Count < count && tries <= Kernel.ThinId.Max; tries++)
         {
@@ -152,27 +191,27 @@ public sealed class VolumeStore
         {
             throw new DmPowerShellException(ErrorIds.ThinIdsExhausted, ErrorKind.InvalidState, $"Pool '{Pool}' has no free thin device id left (24 bits).", Pool);
         }
-        DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
-        return ids;
+        return (ids, next);
     }
 
-    /// <summary>The counter: every id under it was handed out by this module; none at or over it was.</summary>
-    public uint NextId =>
+    /// <summary>The counter file alone.</summary>
+    private uint Counter =>
         File.Exists(CounterFile) && uint.TryParse(File.ReadAllText(CounterFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var next) ? next : 0;
 
-    /// <summary>Moves the counter past an id the pool turned out to hold (EEXIST from create_thin).</summary>
-    public void SkipId(uint id)
-    {
-        var next = id >= Kernel.ThinId.Max ? 0 : id + 1;
-        DurableFile.CreateFolder(folder);
-        DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"));
-    }
+    /// <summary>
+    /// The counter: every id under it was handed out by this module; none at or over it was. An
+    /// unfinished transaction's journal may hold it ahead of the file.
+    /// </summary>
+    public uint NextId => Math.Max(Counter, ReadJournal()?.NextId ?? 0);
+
+    /// <summary>Moves the counter past <paramref name="id"/> (an id the pool turned out to hold, an adopted one).</summary>
+    public void SkipId(uint id) => Apply(Array.Empty<VolumeRecord>(), Array.Empty<VolumeRecord>(), id >= Kernel.ThinId.Max ? 0 : id + 1);
 
     public PoolJournal? ReadJournal()
     {
         try
         {
-            return JsonSerializer.Deserialize<PoolJournal>(File.ReadAllBytes(JournalFile), PoolRegistry.Json);
+            return JsonSerializer.Deserialize<PoolJournal>(File.ReadAllBytes(JournalFile), PoolRegistry.Json)?.Upgraded();
         }
         catch (FileNotFoundException)
         {

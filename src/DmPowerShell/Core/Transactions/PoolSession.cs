@@ -1,0 +1,154 @@
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+
+namespace DmPowerShell.Transactions;
+
+/// <summary>
+/// One command's hold on one of the module's own pools: the pool's record read once, its volume
+/// store. <see cref="Prepare"/> (after the host said yes, so -WhatIf and a -Confirm prompt take
+/// no lock) takes the pool's lock, resumes what a killed command left suspended, and finishes an
+/// interrupted transaction and the deferred deletions whose devices have closed. Every change
+/// of the pool's volumes runs inside one.
+/// </summary>
+public sealed class PoolSession : IDisposable
+{
+    private readonly PoolRegistry registry;
+    private FileLock? poolLock;
+
+    private PoolSession(PoolRecord pool, PoolRegistry registry, IDeviceMapper dm)
+    {
+        Pool = pool;
+        this.registry = registry;
+        Volumes = new VolumeStore(registry, pool.Name);
+        Dm = dm;
+    }
+
+    public PoolRecord Pool { get; }
+    public VolumeStore Volumes { get; }
+    public IDeviceMapper Dm { get; }
+
+    /// <summary>The live pool device, once <see cref="Prepare"/> has found it active.</summary>
+    public DeviceNumber PoolDevice { get; private set; }
+
+    /// <summary>
+    /// Reads the pool's record. LVM pools are refused: LVM keeps their thin ids and transaction
+    /// id, so the module never sends them thin messages.
+    /// </summary>
+    public static PoolSession Open(PoolService pools, string pool)
+    {
+        var record = pools.Require(pool);
+        PoolService.RefuseLvm(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
+        return new PoolSession(record, pools.Registry, pools.DeviceMapper);
+    }
+
+    /// <summary>
+    /// Takes the pool's lock only: for repairs of records, which need no active pool and must
+    /// not finish a change the user declined to finish.
+    /// </summary>
+    public PoolSession Lock()
+    {
+        poolLock ??= registry.LockPool(Pool.Name);
+        return this;
+    }
+
+    /// <summary>Takes the pool's lock, requires the pool active, then completes or rolls back whatever an interrupted command left.</summary>
+    public PoolSession Prepare(IOperationHost host)
+    {
+        poolLock ??= registry.LockPool(Pool.Name);
+        var info = Dm.GetInfo(Pool.DeviceName);
+        if (info is null || info.Uuid != Pool.Uuid)
+        {
+            throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
+                $"Pool '{Pool.Name}' is not active; Enable-ThinPool '{Pool.Name}' first.", Pool.Name);
+        }
+        PoolDevice = info.Device;
+        ResumeIfLeftSuspended(Pool.DeviceName, host, info);
+        if (Volumes.ReadJournal() is { } journal)
+        {
+            PoolTransaction.Recover(this, journal, host);
+        }
+        FinishDeferredDeletions(host);
+        return this;
+    }
+
+    public void Dispose() => poolLock?.Dispose();
+
+    /// <summary>The pool's status without committing its metadata.</summary>
+    public ThinPoolStatus Status() => ThinPoolStatus.Parse(Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
+
+    /// <summary>Reading the status without no-flush commits the pool's metadata: the change is durable.</summary>
+    public void CommitMetadata(IOperationHost host)
+    {
+        host.Verbose($"commit the metadata of pool '{Pool.Name}'");
+        Dm.GetStatus(Pool.DeviceName);
+    }
+
+    public string VolumeDeviceName(VolumeRecord volume) => Naming.VolumeDeviceName(Pool.Name, volume.Name);
+
+    /// <summary>The volume's live dm device, when it is active (same name and this volume's uuid).</summary>
+    public DeviceInfo? LiveDevice(VolumeRecord volume) =>
+        Dm.GetInfo(VolumeDeviceName(volume)) is { } info && info.Uuid == Naming.VolumeUuid(Pool.Id, volume.ThinId) ? info : null;
+
+    /// <summary>Creates the volume's device: its thin table over the live pool.</summary>
+    public void Activate(VolumeRecord volume, bool readOnly, IOperationHost host)
+    {
+        var name = VolumeDeviceName(volume);
+        var uuid = Naming.VolumeUuid(Pool.Id, volume.ThinId);
+        var target = new ThinTable(PoolDevice.ToString(), new ThinId(volume.ThinId)).ToTarget((ulong)volume.Size / DmTarget.SectorSize);
+        host.Verbose($"create device /dev/mapper/{name} uuid {uuid}{(readOnly ? " read-only" : "")}");
+        host.Verbose($"load table: {target}");
+        Dm.Create(name, uuid, new[] { target }, readOnly || volume.ReadOnly);
+    }
+
+    /// <summary>Removes the volume's device when it is active; a busy one is explained.</summary>
+    public void RemoveDevice(VolumeRecord volume, IOperationHost host)
+    {
+        if (LiveDevice(volume) is null)
+        {
+            return;
+        }
+        var name = VolumeDeviceName(volume);
+        host.Verbose($"remove device /dev/mapper/{name}");
+        try
+        {
+            Dm.Remove(name);
+        }
+        catch (DeviceBusyException e)
+        {
+            throw DeviceBusy.Explain(Dm, name, e);
+        }
+    }
+
+    /// <summary>
+    /// Only a command holding the pool's lock suspends the pool or its devices: one found suspended
+    /// under that lock was left by a killed command, and is resumed.
+    /// </summary>
+    public void ResumeIfLeftSuspended(string deviceName, IOperationHost host, DeviceInfo? info = null) =>
+        PoolService.ResumeIfLeftSuspended(Dm, deviceName, host, info);
+
+    /// <summary>
+    /// Deletions deferred because their device was busy: once the kernel has removed the device
+    /// (its last opener closed it), the thin id is deleted. Every command that takes the pool's
+    /// lock does this first, so no daemon is needed.
+    /// </summary>
+    private void FinishDeferredDeletions(IOperationHost host)
+    {
+        foreach (var id in Volumes.PendingDeletions())
+        {
+            var record = Volumes.FindById(id);
+            if (record is not null && LiveDevice(record) is not null)
+            {
+                continue; // still open somewhere: next time
+            }
+            if (record is not null)
+            {
+                host.Verbose($"finish the deferred deletion of '{record.Name}' (thin id {id})");
+                new PoolTransaction(this, "deferred removal") { Deleted = { record with { Active = false } } }.Run(host);
+            }
+            Volumes.RemovePendingDeletion(id);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+
+namespace DmPowerShell.Volumes;
+
+public sealed partial class VolumeService
+{
+    /// <summary>Volumes of one pool or all pools, filtered by a name predicate and an origin name.</summary>
+    public IReadOnlyList<ThinVolume> List(string? pool, Func<string, bool>? name = null, string? origin = null)
+    {
+        var result = new List<ThinVolume>();
+        var poolRecords = pool is null ? pools.Registry.ListPools().ToList() : new List<PoolRecord> { pools.Require(pool) };
+        foreach (var poolRecord in poolRecords)
+        {
+            var store = new VolumeStore(pools.Registry, poolRecord.Name);
+            var records = store.List();
+            uint? originId = null;
+            if (origin is not null)
+            {
+                originId = records.FirstOrDefault(r => r.Name == origin)?.ThinId;
+                if (originId is null) continue;
+            }
+            var byId = records.ToDictionary(r => r.ThinId);
+            var pending = store.PendingDeletions().ToHashSet();
+            foreach (var record in records)
+            {
+                if ((name is null || name(record.Name)) && (originId is null || record.OriginId == originId))
+                {
+                    result.Add(Describe(poolRecord, record, byId, pending.Contains(record.ThinId)));
+                }
+            }
+        }
+        return result;
+    }
+
+    public ThinVolume Get(string pool, string name)
+    {
+        var store = new VolumeStore(pools.Registry, pool);
+        var record = store.Find(name) ?? throw VolumeNotFound(pool, name);
+        return Describe(pools.Require(pool), record, store);
+    }
+
+    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, VolumeStore store) =>
+        Describe(pool, record, record.Lineage.Select(a => store.FindById(a.ThinId)).OfType<VolumeRecord>().ToDictionary(r => r.ThinId), store.IsPendingDeletion(record.ThinId));
+
+    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, IReadOnlyDictionary<uint, VolumeRecord> known, bool pendingDeletion)
+    {
+        var deviceName = Naming.VolumeDeviceName(pool.Name, record.Name);
+        var uuid = Naming.VolumeUuid(pool.Id, record.ThinId);
+        // One ioctl per volume: its info and its status together.
+        var live = dm.GetInfoAndStatus(deviceName);
+        var info = live is { } l && l.Info.Uuid == uuid ? l.Info : null;
+        var active = info is not null;
+        long? mapped = null;
+        if (active && live!.Value.Status is [{ TargetType: "thin" } target])
+        {
+            var status = ThinDeviceStatus.Parse(target.Parameters);
+            if (status.Health == TargetHealth.Ok) mapped = (long)status.MappedBytes;
+        }
+        var chain = record.Lineage.Select(a => known.TryGetValue(a.ThinId, out var r) ? r.Name : "(removed)").ToList();
+        return new ThinVolume
+        {
+            Name = record.Name,
+            Pool = pool.Name,
+            ThinId = record.ThinId,
+            Size = record.Size,
+            OriginId = record.OriginId,
+            Origin = record.OriginId is null ? null : chain.FirstOrDefault(),
+            Chain = chain,
+            Active = active,
+            ReadOnly = active ? info!.ReadOnly : record.ReadOnly,
+            DeviceName = deviceName,
+            DevicePath = $"/dev/mapper/{deviceName}",
+            Device = active ? info!.Device.ToString() : null,
+            MappedBytes = mapped,
+            UsedPercent = mapped is null ? null : Math.Round(100.0 * mapped.Value / record.Size, 2),
+            FileSystem = record.FileSystem,
+            PendingDeletion = pendingDeletion,
+            Created = record.Created,
+            Uuid = uuid,
+            StateRoot = pools.Registry.Root,
+        };
+    }
+}
