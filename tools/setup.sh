@@ -9,22 +9,34 @@ cd "$(dirname "$0")/.."
 packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-utils
   dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd lvm2 openssh-server openssh-client
   gcc libc6-dev libdevmapper-dev)   # the last three build the benchmark's C floor
+command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_UPDATECHECK=Off
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# apt (mostly download and unpacking) runs beside the .NET restore (mostly CPU): on a fresh
+# machine that saves the shorter of the two. Nothing the restore does needs these packages.
+apt_pid=
+apt_log=$(mktemp)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" ) >"$apt_log" 2>&1 &
+  apt_pid=$!
 fi
+
+dotnet tool restore >/dev/null
+dotnet pwsh -NoProfile -File build.ps1 -Task Restore
+
+if [ -n "$apt_pid" ] && ! wait "$apt_pid"; then
+  cat "$apt_log" >&2
+  echo "setup: installing ${missing[*]} failed" >&2
+  exit 1
+fi
+rm -f "$apt_log"
 # The guest lane downloads linux-image-amd64's kernel package: apt needs current lists.
 if ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-[0-9]'; then
   apt-get update -qq
 fi
-
-command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_UPDATECHECK=Off
-dotnet tool restore >/dev/null
-dotnet pwsh -NoProfile -File build.ps1 -Task Restore
 echo "setup: ready"

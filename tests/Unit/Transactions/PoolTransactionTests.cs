@@ -132,6 +132,46 @@ public sealed class PoolTransactionTests : IDisposable
         Assert.Contains(host.Warnings, w => w.Contains("thin id 0", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_WhatIf_plan_of_each_change_is_the_list_of_steps_that_run()
+    {
+        volumes.Create("web", "base", 1L << 20, null, activate: true, host);
+        var changes = new (string Name, Action<IOperationHost> Run)[]
+        {
+            ("create", h => volumes.Create("web", "fresh", 1L << 20, null, activate: true, h)),
+            ("snapshot", h => volumes.Snapshot("web", "base", new[] { "s1", "s2" }, activate: true, readOnly: false, h)),
+            ("remove", h => volumes.Remove("web", "base", h)),
+        };
+        foreach (var (name, run) in changes)
+        {
+            var whatIf = new RecordingHost(allow: false);
+            run(whatIf);
+            var executed = new RecordingHost(allow: true);
+            run(executed);
+
+            var plan = Assert.Single(whatIf.Plans).Split(Environment.NewLine);
+            Assert.Equal(plan, executed.Verbose);
+            Assert.Contains(plan, line => line.Contains("set_transaction_id", StringComparison.Ordinal));
+            Assert.DoesNotContain(plan, line => line.Contains('<', StringComparison.Ordinal)); // an active pool: every id and number is known
+        }
+    }
+
+    [Fact]
+    public void WhatIf_changes_nothing()
+    {
+        volumes.Create("web", "base", 1L << 20, null, activate: true, host);
+        var calls = dm.Calls.Count;
+        var files = Directory.GetFileSystemEntries(registry.PoolFolder("web"), "*", SearchOption.AllDirectories).Order().ToList();
+
+        volumes.Snapshot("web", "base", new[] { "s1" }, activate: true, readOnly: false, new RecordingHost(allow: false));
+        volumes.Remove("web", "base", new RecordingHost(allow: false));
+        volumes.Create("web", "other", 1L << 20, null, activate: true, new RecordingHost(allow: false));
+
+        Assert.Equal(calls, dm.Calls.Count);
+        Assert.Equal(files, Directory.GetFileSystemEntries(registry.PoolFolder("web"), "*", SearchOption.AllDirectories).Order().ToList());
+        Assert.Equal(1u, Store.NextId);
+    }
+
     private void LeaveJournal(PoolJournal journal) => Store.WriteJournal(journal);
 
     private static VolumeRecord Volume(string name, uint id) => new() { Name = name, ThinId = id, Size = 1L << 20 };

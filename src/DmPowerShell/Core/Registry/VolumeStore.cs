@@ -20,6 +20,11 @@ public sealed class VolumeStore
     }
 
     public string Pool { get; }
+
+    /// <summary>The pool's folder in the registry.</summary>
+    public string Folder => folder;
+
+    public string JournalPath => JournalFile;
     private string Volumes => Path.Combine(folder, "volumes");
     private string Names => Path.Combine(folder, "names");
     private string JournalFile => Path.Combine(folder, "journal.json");

@@ -80,11 +80,7 @@ public sealed class PoolSession : IDisposable
     public ThinPoolStatus Status() => ThinPoolStatus.Parse(Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
 
     /// <summary>Reading the status without no-flush commits the pool's metadata: the change is durable.</summary>
-    public void CommitMetadata(IOperationHost host)
-    {
-        host.Verbose($"commit the metadata of pool '{Pool.Name}'");
-        Dm.GetStatus(Pool.DeviceName);
-    }
+    public void CommitMetadata() => Dm.GetStatus(Pool.DeviceName);
 
     public string VolumeDeviceName(VolumeRecord volume) => Naming.VolumeDeviceName(Pool.Name, volume.Name);
 
@@ -92,26 +88,27 @@ public sealed class PoolSession : IDisposable
     public DeviceInfo? LiveDevice(VolumeRecord volume) =>
         Dm.GetInfo(VolumeDeviceName(volume)) is { } info && info.Uuid == Naming.VolumeUuid(Pool.Id, volume.ThinId) ? info : null;
 
+    /// <summary>What <see cref="Activate"/> does, as -WhatIf and -Verbose say it.</summary>
+    /// <param name="poolDevice">The live pool's device number, when known.</param>
+    public string ActivationText(VolumeRecord volume, bool readOnly, DeviceNumber? poolDevice = null) =>
+        $"create device /dev/mapper/{VolumeDeviceName(volume)} uuid {Naming.VolumeUuid(Pool.Id, volume.ThinId)}{(readOnly || volume.ReadOnly ? " read-only" : "")}: " +
+        $"0 {volume.Size / DmTarget.SectorSize} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {volume.ThinId}";
+
     /// <summary>Creates the volume's device: its thin table over the live pool.</summary>
-    public void Activate(VolumeRecord volume, bool readOnly, IOperationHost host)
+    public void Activate(VolumeRecord volume, bool readOnly)
     {
-        var name = VolumeDeviceName(volume);
-        var uuid = Naming.VolumeUuid(Pool.Id, volume.ThinId);
         var target = new ThinTable(PoolDevice.ToString(), new ThinId(volume.ThinId)).ToTarget((ulong)volume.Size / DmTarget.SectorSize);
-        host.Verbose($"create device /dev/mapper/{name} uuid {uuid}{(readOnly ? " read-only" : "")}");
-        host.Verbose($"load table: {target}");
-        Dm.Create(name, uuid, new[] { target }, readOnly || volume.ReadOnly);
+        Dm.Create(VolumeDeviceName(volume), Naming.VolumeUuid(Pool.Id, volume.ThinId), new[] { target }, readOnly || volume.ReadOnly);
     }
 
     /// <summary>Removes the volume's device when it is active; a busy one is explained.</summary>
-    public void RemoveDevice(VolumeRecord volume, IOperationHost host)
+    public void RemoveDevice(VolumeRecord volume)
     {
         if (LiveDevice(volume) is null)
         {
             return;
         }
         var name = VolumeDeviceName(volume);
-        host.Verbose($"remove device /dev/mapper/{name}");
         try
         {
             Dm.Remove(name);

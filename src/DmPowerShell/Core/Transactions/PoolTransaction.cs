@@ -25,7 +25,7 @@ public sealed class PoolTransaction
     }
 
     /// <summary>New volumes; their thin ids are given when the transaction runs.</summary>
-    public List<VolumeRecord> Created { get; } = new();
+    public List<VolumeRecord> Created { get; init; } = new();
 
     /// <summary>The thin id the new volumes are snapshots of; null for new empty volumes.</summary>
     public uint? SnapshotOf { get; init; }
@@ -46,28 +46,33 @@ public sealed class PoolTransaction
 
     public List<VolumeRecord> Forgotten { get; } = new();
 
-    /// <summary>Runs the change; returns the new volumes with their ids and active state.</summary>
-    /// <param name="status">The pool's status when the caller has just read it.</param>
-    public IReadOnlyList<VolumeRecord> Run(IOperationHost host, ThinPoolStatus? status = null)
+    private const string JournalPhase = "journal", DevicesPhase = "devices", KernelPhase = "kernel",
+        CommitPhase = "commit", ActivationPhase = "activation", RecordsPhase = "records";
+
+    private PoolJournal journal = null!;
+    private bool[] activated = Array.Empty<bool>();
+    private bool suspended;
+
+    /// <summary>
+    /// The steps of the change against the pool as it is now: the ids it will hand out, the
+    /// transaction id it moves from (a placeholder while the pool is inactive). -WhatIf shows
+    /// this plan; <see cref="Run"/> builds it again under the pool's lock and runs it.
+    /// </summary>
+    public Plan Plan(ThinPoolStatus? status = null)
     {
         var store = session.Volumes;
-        if (store.ReadJournal() is not null)
-        {
-            // Prepare recovers a journal; one still here means a repair declined to finish it.
-            throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
-                $"Pool '{session.Pool.Name}' has an unfinished change; Repair-ThinPool '{session.Pool.Name}' completes or rolls it back first.", session.Pool.Name);
-        }
         var (ids, next) = store.ReserveIds(Created.Count);
         // Adopted ids count as handed out: the counter moves past them.
         next = Saved.Select(r => r.ThinId + 1).Where(n => n <= ThinId.Max).Append(next).Max();
-        var created = Created.Select((r, i) => r with { ThinId = ids[i] }).ToList();
         var sendsMessages = Created.Count > 0 || Deleted.Count > 0 || DeletedUnrecorded.Count > 0;
-        var journal = new PoolJournal
+        var poolInfo = session.Dm.GetInfo(session.Pool.DeviceName) is { } info && info.Uuid == session.Pool.Uuid ? info : null;
+        // A change without messages needs neither the transaction id nor an active pool.
+        status ??= sendsMessages && poolInfo is not null ? session.Status() : null;
+        journal = new PoolJournal
         {
             Operation = operation,
-            // A change without messages needs neither the transaction id nor an active pool.
-            FromTransaction = sendsMessages ? (status ?? session.Status()).TransactionId : 0,
-            Created = created,
+            FromTransaction = status?.TransactionId ?? 0,
+            Created = Created.Select((r, i) => r with { ThinId = ids[i] }).ToList(),
             Deleted = Deleted.ToList(),
             DeletedUnrecorded = DeletedUnrecorded.ToList(),
             Saved = Saved.ToList(),
@@ -77,139 +82,197 @@ public sealed class PoolTransaction
             Started = DateTimeOffset.UtcNow,
             ProcessId = Environment.ProcessId,
         };
-        store.WriteJournal(journal);
-        FaultInjection.Step("journal-written");
-        if (journal.Deleted.Count > 0)
+        activated = new bool[Created.Count];
+        var pool = session.Pool.DevicePath;
+        string Transaction(ulong step) => status is null ? (step == 0 ? "<n>" : "<n+1>") : (journal.FromTransaction + step).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var plan = new Plan();
+        plan.Add(JournalPhase, $"write the journal {store.JournalPath} ({operation})", () =>
         {
-            try
+            store.WriteJournal(journal);
+            FaultInjection.Step("journal-written");
+        });
+        for (var i = 0; i < journal.Deleted.Count; i++)
+        {
+            var volume = journal.Deleted[i];
+            var last = i == journal.Deleted.Count - 1;
+            plan.Add(DevicesPhase, $"remove device /dev/mapper/{session.VolumeDeviceName(volume)} if active", () =>
             {
-                foreach (var volume in journal.Deleted) session.RemoveDevice(volume, host);
-            }
-            catch
-            {
-                // No message was sent: undoing keeps every volume, active as far as its device still is.
-                Undo(journal, host);
-                store.Finish(journal.NextId);
-                throw;
-            }
-            FaultInjection.Step("device-removed");
+                session.RemoveDevice(volume);
+                if (last) FaultInjection.Step("device-removed");
+            });
         }
         if (Suspend is not null)
         {
-            host.Verbose($"suspend /dev/mapper/{Suspend}");
-            session.Dm.Suspend(Suspend);
-            FaultInjection.Step("origin-suspended");
+            plan.Add(KernelPhase, $"suspend /dev/mapper/{Suspend}", () =>
+            {
+                session.Dm.Suspend(Suspend);
+                suspended = true;
+                FaultInjection.Step("origin-suspended");
+            });
         }
+        for (var i = 0; i < journal.Created.Count; i++)
+        {
+            var index = i;
+            plan.Add(KernelPhase, () => $"message {pool} 0 {CreationMessage(journal.Created[index])}", () => SendCreation(index, host: null));
+        }
+        if (sendsMessages)
+        {
+            plan.Add(KernelPhase, () => $"message {pool} 0 set_transaction_id {Transaction(0)} {Transaction(1)}", () =>
+            {
+                session.Dm.SendMessage(session.Pool.DeviceName, PoolMessage.SetTransactionId(journal.FromTransaction, journal.FromTransaction + 1));
+                FaultInjection.Step("transaction-set");
+            });
+        }
+        foreach (var volume in journal.Deleted)
+        {
+            plan.Add(KernelPhase, $"message {pool} 0 {PoolMessage.Delete(new ThinId(volume.ThinId))} (the data of '{volume.Name}' is lost; its snapshots stay)", () =>
+            {
+                DeleteThinId(session, volume.ThinId);
+                FaultInjection.Step("thin-deleted");
+            });
+        }
+        foreach (var id in journal.DeletedUnrecorded)
+        {
+            plan.Add(KernelPhase, $"message {pool} 0 {PoolMessage.Delete(new ThinId(id))}", () => DeleteThinId(session, id));
+        }
+        if (Suspend is not null)
+        {
+            plan.Add(KernelPhase, $"resume /dev/mapper/{Suspend}", () =>
+            {
+                session.Dm.Resume(Suspend);
+                suspended = false;
+                FaultInjection.Step("origin-resumed");
+            });
+        }
+        if (sendsMessages)
+        {
+            plan.Add(CommitPhase, $"commit the metadata of pool '{session.Pool.Name}'", session.CommitMetadata);
+        }
+        if (Activate)
+        {
+            for (var i = 0; i < journal.Created.Count; i++)
+            {
+                var index = i;
+                plan.Add(ActivationPhase, () => session.ActivationText(journal.Created[index], ReadOnly, poolInfo?.Device), () =>
+                {
+                    if (journal.Created.Count > 1)
+                    {
+                        host.Progress($"Activating {journal.Created.Count} thin devices in pool '{session.Pool.Name}'", $"'{journal.Created[index].Name}' ({index + 1} of {journal.Created.Count})", index * 100 / journal.Created.Count, completed: index == journal.Created.Count - 1);
+                    }
+                    session.Activate(journal.Created[index], ReadOnly);
+                    activated[index] = true;
+                });
+            }
+        }
+        string Names(IEnumerable<VolumeRecord> volumes) => string.Join(", ", volumes.Select(v => $"'{v.Name}'"));
+        var written = journal.Created.Concat(journal.Saved).ToList();
+        var dropped = journal.Deleted.Concat(journal.Forgotten).ToList();
+        var records = string.Join("; ", new[]
+        {
+            written.Count > 0 ? $"write the records of {Names(written)}" : null,
+            dropped.Count > 0 ? $"delete the records of {Names(dropped)}" : null,
+        }.OfType<string>().Append($"clear the journal (under {store.Folder})"));
+        plan.Add(RecordsPhase, records, () =>
+        {
+            store.Apply(CreatedNow.Concat(journal.Saved), journal.Deleted.Concat(journal.Forgotten));
+            FaultInjection.Step("records-written");
+            store.Finish(journal.NextId);
+        });
+        return plan;
+    }
+
+    // Set by the steps: an activated volume is recorded active.
+    private IEnumerable<VolumeRecord> CreatedNow => journal.Created.Select((r, i) => activated[i] ? r with { Active = true } : r);
+
+    private IOperationHost host = SilentHost.Instance;
+
+    /// <summary>Runs the change; returns the new volumes with their ids and active state.</summary>
+    /// <param name="status">The pool's status when the caller has just read it.</param>
+    public IReadOnlyList<VolumeRecord> Run(IOperationHost host, ThinPoolStatus? status = null)
+    {
+        this.host = host;
+        var store = session.Volumes;
+        if (store.ReadJournal() is not null)
+        {
+            // Prepare recovers a journal; one still here means a repair declined to finish it.
+            throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
+                $"Pool '{session.Pool.Name}' has an unfinished change; Repair-ThinPool '{session.Pool.Name}' completes or rolls it back first.", session.Pool.Name);
+        }
+        var plan = Plan(status);
+        plan.Run(JournalPhase, host);
         try
         {
-            journal = SendCreations(journal, host);
-            if (journal.SendsMessages)
-            {
-                var message = PoolMessage.SetTransactionId(journal.FromTransaction, journal.FromTransaction + 1);
-                host.Verbose($"message {session.Pool.DevicePath} 0 {message}");
-                session.Dm.SendMessage(session.Pool.DeviceName, message);
-                FaultInjection.Step("transaction-set");
-            }
-            foreach (var volume in journal.Deleted)
-            {
-                DeleteThinId(volume.ThinId, host);
-                FaultInjection.Step("thin-deleted");
-            }
-            foreach (var id in journal.DeletedUnrecorded) DeleteThinId(id, host);
+            plan.Run(DevicesPhase, host);
         }
         catch
         {
-            if (Suspend is not null) ResumeAfterFailure(Suspend, host);
+            // No message was sent: undoing keeps every volume, active as far as its device still is.
+            Undo(session, journal);
+            store.Finish(journal.NextId);
             throw;
         }
-        if (Suspend is not null)
-        {
-            host.Verbose($"resume /dev/mapper/{Suspend}");
-            session.Dm.Resume(Suspend);
-            FaultInjection.Step("origin-resumed");
-        }
-        if (journal.SendsMessages) session.CommitMetadata(host);
-        created = journal.Created.ToList();
         try
         {
-            if (Activate) ActivateAll(created, host);
+            plan.Run(KernelPhase, host);
+        }
+        catch
+        {
+            if (suspended) ResumeAfterFailure(Suspend!, host);
+            throw;
+        }
+        plan.Run(CommitPhase, host);
+        try
+        {
+            plan.Run(ActivationPhase, host);
             FaultInjection.Step("devices-created");
         }
         finally
         {
             // Activated or not (a failed activation is reported, the volume stays), the records say so.
-            store.Apply(created.Concat(journal.Saved), journal.Deleted.Concat(journal.Forgotten));
-            FaultInjection.Step("records-written");
-            store.Finish(journal.NextId);
+            plan.Run(RecordsPhase, host);
         }
-        return created;
+        return CreatedNow.ToList();
     }
 
-    /// <summary>create_thin or create_snap for each new volume; an id the pool already holds is skipped, never reused.</summary>
-    private PoolJournal SendCreations(PoolJournal journal, IOperationHost host)
+    private PoolMessage CreationMessage(VolumeRecord volume) =>
+        SnapshotOf is { } origin ? PoolMessage.CreateSnapshot(new ThinId(volume.ThinId), new ThinId(origin)) : PoolMessage.CreateThin(new ThinId(volume.ThinId));
+
+    /// <summary>create_thin or create_snap for one new volume; an id the pool already holds is skipped, never reused.</summary>
+    private void SendCreation(int index, IOperationHost? host)
     {
+        host ??= this.host;
         var created = journal.Created.ToList();
-        var next = journal.NextId;
-        for (var i = 0; i < created.Count; i++)
+        while (true)
         {
-            if (created.Count > 1)
+            try
             {
-                host.Progress($"Creating {created.Count} thin devices in pool '{session.Pool.Name}'", $"thin id {created[i].ThinId} ({i + 1} of {created.Count})", i * 100 / created.Count, completed: i == created.Count - 1);
+                session.Dm.SendMessage(session.Pool.DeviceName, CreationMessage(created[index]));
+                break;
             }
-            while (true)
+            catch (DeviceExistsException)
             {
-                var id = new ThinId(created[i].ThinId);
-                var message = SnapshotOf is { } origin ? PoolMessage.CreateSnapshot(id, new ThinId(origin)) : PoolMessage.CreateThin(id);
-                host.Verbose($"message {session.Pool.DevicePath} 0 {message}");
-                try
-                {
-                    session.Dm.SendMessage(session.Pool.DeviceName, message);
-                    break;
-                }
-                catch (DeviceExistsException)
-                {
-                    // The pool holds an id with no record (a loss elsewhere): never reuse it.
-                    host.Warning($"Pool '{session.Pool.Name}' already holds thin id {created[i].ThinId} without a record; skipping it (Test-ThinPool reports such ids).");
-                    var reserved = session.Volumes.ReserveIds(1, next, taken: id => created.Any(c => c.ThinId == id));
-                    created[i] = created[i] with { ThinId = reserved.Ids[0] };
-                    next = reserved.Next;
-                    journal = journal with { Created = created.ToList(), NextId = next };
-                    session.Volumes.WriteJournal(journal);
-                }
+                // The pool holds an id with no record (a loss elsewhere): never reuse it.
+                host.Warning($"Pool '{session.Pool.Name}' already holds thin id {created[index].ThinId} without a record; skipping it (Test-ThinPool reports such ids).");
+                var reserved = session.Volumes.ReserveIds(1, journal.NextId, taken: id => created.Any(c => c.ThinId == id));
+                created[index] = created[index] with { ThinId = reserved.Ids[0] };
+                journal = journal with { Created = created.ToList(), NextId = reserved.Next };
+                session.Volumes.WriteJournal(journal);
             }
-            FaultInjection.Step("thin-created");
         }
-        return journal;
+        if (created.Count > 1)
+        {
+            host.Progress($"Creating {created.Count} thin devices in pool '{session.Pool.Name}'", $"thin id {created[index].ThinId} ({index + 1} of {created.Count})", index * 100 / created.Count, completed: index == created.Count - 1);
+        }
+        FaultInjection.Step("thin-created");
     }
-
-    private void ActivateAll(List<VolumeRecord> volumes, IOperationHost host)
-    {
-        var activity = $"Activating {volumes.Count} thin devices in pool '{session.Pool.Name}'";
-        for (var i = 0; i < volumes.Count; i++)
-        {
-            if (volumes.Count > 1)
-            {
-                host.Progress(activity, $"'{volumes[i].Name}' ({i + 1} of {volumes.Count})", i * 100 / volumes.Count);
-            }
-            session.Activate(volumes[i], ReadOnly, host);
-            volumes[i] = volumes[i] with { Active = true };
-        }
-        if (volumes.Count > 1)
-        {
-            host.Progress(activity, "done", 100, completed: true);
-        }
-    }
-
-    private void DeleteThinId(uint id, IOperationHost host) => DeleteThinId(session, id, host);
 
     /// <summary>Deletes a thin id; one already gone is fine (deleting is idempotent).</summary>
-    private static void DeleteThinId(PoolSession session, uint id, IOperationHost host)
+    private static void DeleteThinId(PoolSession session, uint id)
     {
-        var message = PoolMessage.Delete(new ThinId(id));
-        host.Verbose($"message {session.Pool.DevicePath} 0 {message}");
         try
         {
-            session.Dm.SendMessage(session.Pool.DeviceName, message);
+            session.Dm.SendMessage(session.Pool.DeviceName, PoolMessage.Delete(new ThinId(id)));
         }
         catch (DeviceMapperException e) when (e.Errno == Errno.ENODATA)
         {
@@ -255,7 +318,7 @@ public sealed class PoolTransaction
         {
             foreach (var volume in journal.Deleted)
             {
-                session.RemoveDevice(volume, host);
+                RemoveDevice(session, volume, host);
                 DeleteThinId(session, volume.ThinId, host);
             }
             foreach (var id in journal.DeletedUnrecorded) DeleteThinId(session, id, host);
@@ -264,22 +327,35 @@ public sealed class PoolTransaction
         }
         else
         {
-            Undo(session, journal, host);
+            foreach (var volume in journal.Created)
+            {
+                RemoveDevice(session, volume, host);
+                DeleteThinId(session, volume.ThinId, host);
+            }
+            Undo(session, journal);
         }
-        if (journal.SendsMessages) session.CommitMetadata(host);
+        if (journal.SendsMessages)
+        {
+            host.Verbose($"commit the metadata of pool '{pool.Name}'");
+            session.CommitMetadata();
+        }
         session.Volumes.Finish(journal.NextId);
     }
 
-    private void Undo(PoolJournal journal, IOperationHost host) => Undo(session, journal, host);
-
-    /// <summary>Before the transaction id moved: the creations are deleted, every deleted volume stays (active if its device still is).</summary>
-    private static void Undo(PoolSession session, PoolJournal journal, IOperationHost host)
+    private static void RemoveDevice(PoolSession session, VolumeRecord volume, IOperationHost host)
     {
-        foreach (var volume in journal.Created)
-        {
-            session.RemoveDevice(volume, host);
-            DeleteThinId(session, volume.ThinId, host);
-        }
-        session.Volumes.Apply(journal.Deleted.Select(r => r with { Active = session.LiveDevice(r) is not null }), Array.Empty<VolumeRecord>());
+        if (session.LiveDevice(volume) is null) return;
+        host.Verbose($"remove device /dev/mapper/{session.VolumeDeviceName(volume)}");
+        session.RemoveDevice(volume);
     }
+
+    private static void DeleteThinId(PoolSession session, uint id, IOperationHost host)
+    {
+        host.Verbose($"message {session.Pool.DevicePath} 0 {PoolMessage.Delete(new ThinId(id))}");
+        DeleteThinId(session, id);
+    }
+
+    /// <summary>Before any message: every deleted volume stays, active as far as its device still is.</summary>
+    private static void Undo(PoolSession session, PoolJournal journal) =>
+        session.Volumes.Apply(journal.Deleted.Select(r => r with { Active = session.LiveDevice(r) is not null }), Array.Empty<VolumeRecord>());
 }

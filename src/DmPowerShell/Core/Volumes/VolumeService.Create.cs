@@ -20,18 +20,11 @@ public sealed partial class VolumeService
         {
             throw PoolRules.Invalid(ErrorIds.InvalidSetting, $"-FileSystem takes {string.Join(" or ", FileSystems)}; '{fileSystem}' is not one of them.", fileSystem);
         }
-        var deviceName = Naming.VolumeDeviceName(pool, name);
-        var plan = new StringBuilder()
-            .AppendLine($"message {poolRecord.DevicePath} 0 create_thin <id>")
-            .AppendLine($"message {poolRecord.DevicePath} 0 set_transaction_id <n> <n+1>");
-        if (activate || fileSystem is not null)
-        {
-            plan.AppendLine($"create device /dev/mapper/{deviceName} uuid {Naming.VolumeUuid(poolRecord.Id, 0)[..^1]}<id>");
-            plan.AppendLine($"load table: 0 {size / DmTarget.SectorSize} thin <pool major:minor> <id>");
-        }
-        if (fileSystem is not null) plan.AppendLine($"mkfs.{fileSystem} /dev/mapper/{deviceName}");
-        plan.Append($"write record {Path.Combine(pools.Registry.PoolFolder(pool), "volumes", "<id>.json")}");
-        if (!host.ShouldProcess($"thin volume '{name}' ({ByteSize.Format(size)}) in pool '{pool}'", "Create", plan.ToString()))
+        var activateIt = activate || fileSystem is not null;
+        var record = new VolumeRecord { Name = name, Size = size, Created = DateTimeOffset.UtcNow, FileSystem = fileSystem };
+        var plan = new PoolTransaction(session, "create") { Activate = activateIt, Created = { record } }.Plan().Render();
+        if (fileSystem is not null) plan += $"{Environment.NewLine}mkfs.{fileSystem} /dev/mapper/{Naming.VolumeDeviceName(pool, name)}";
+        if (!host.ShouldProcess($"thin volume '{name}' ({ByteSize.Format(size)}) in pool '{pool}'", "Create", plan))
         {
             return null;
         }
@@ -41,8 +34,7 @@ public sealed partial class VolumeService
         CheckNameFree(session, name);
         var status = session.Status();
         CheckPoolCanGrow(session, status);
-        var transaction = new PoolTransaction(session, "create") { Activate = activate || fileSystem is not null };
-        transaction.Created.Add(new VolumeRecord { Name = name, Size = size, Created = DateTimeOffset.UtcNow, FileSystem = fileSystem });
+        var transaction = new PoolTransaction(session, "create") { Activate = activateIt, Created = { record } };
         return Finish(session, transaction.Run(host, status), fileSystem, host)[0];
     }
 
@@ -58,19 +50,8 @@ public sealed partial class VolumeService
             throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists, $"The name '{duplicate.Key}' is given twice; give each snapshot its own name.", duplicate.Key);
         }
         var originRecord = session.Volumes.Find(origin) ?? throw VolumeNotFound(pool, origin);
-        var originDevice = Naming.VolumeDeviceName(pool, origin);
-        var plan = new StringBuilder();
-        plan.AppendLine($"suspend /dev/mapper/{originDevice} if it is active");
-        foreach (var _ in names) plan.AppendLine($"message {poolRecord.DevicePath} 0 create_snap <id> {originRecord.ThinId}");
-        plan.AppendLine($"message {poolRecord.DevicePath} 0 set_transaction_id <n> <n+1>");
-        plan.AppendLine($"resume /dev/mapper/{originDevice} if it was active");
-        if (activate)
-        {
-            foreach (var name in names)
-                plan.AppendLine($"create device /dev/mapper/{Naming.VolumeDeviceName(pool, name)}{(readOnly ? " read-only" : "")}: 0 {originRecord.Size / DmTarget.SectorSize} thin <pool major:minor> <id>");
-        }
-        plan.Append($"write {names.Count} record(s) under {Path.Combine(pools.Registry.PoolFolder(pool), "volumes")}");
-        if (!host.ShouldProcess($"snapshot{(names.Count > 1 ? "s" : "")} {string.Join(", ", names.Select(n => $"'{n}'"))} of '{origin}' in pool '{pool}'", "Create", plan.ToString()))
+        if (!host.ShouldProcess($"snapshot{(names.Count > 1 ? "s" : "")} {string.Join(", ", names.Select(n => $"'{n}'"))} of '{origin}' in pool '{pool}'", "Create",
+                SnapshotTransaction(session, originRecord, names, activate, readOnly).Plan().Render()))
         {
             return Array.Empty<ThinVolume>();
         }
@@ -81,25 +62,30 @@ public sealed partial class VolumeService
         foreach (var name in names) CheckNameFree(session, name);
         var status = session.Status();
         CheckPoolCanGrow(session, status);
-        var lineage = new[] { new Ancestor(originRecord.ThinId, originRecord.Name) }.Concat(originRecord.Lineage).ToList();
+        return Finish(session, SnapshotTransaction(session, originRecord, names, activate, readOnly).Run(host, status), null, host);
+    }
+
+    private static PoolTransaction SnapshotTransaction(PoolSession session, VolumeRecord origin, IReadOnlyList<string> names, bool activate, bool readOnly)
+    {
+        var lineage = new[] { new Ancestor(origin.ThinId, origin.Name) }.Concat(origin.Lineage).ToList();
         var transaction = new PoolTransaction(session, "snapshot")
         {
-            SnapshotOf = originRecord.ThinId,
-            Suspend = session.LiveDevice(originRecord) is not null ? originDevice : null,
+            SnapshotOf = origin.ThinId,
+            Suspend = session.LiveDevice(origin) is not null ? session.VolumeDeviceName(origin) : null,
             Activate = activate,
             ReadOnly = readOnly,
         };
         transaction.Created.AddRange(names.Select(name => new VolumeRecord
         {
             Name = name,
-            Size = originRecord.Size,
-            OriginId = originRecord.ThinId,
+            Size = origin.Size,
+            OriginId = origin.ThinId,
             Lineage = lineage,
             ReadOnly = readOnly,
-            FileSystem = originRecord.FileSystem,
+            FileSystem = origin.FileSystem,
             Created = DateTimeOffset.UtcNow,
         }));
-        return Finish(session, transaction.Run(host, status), null, host);
+        return transaction;
     }
 
     /// <summary>Formatting (after the records are written: mkfs is long) and the objects returned.</summary>

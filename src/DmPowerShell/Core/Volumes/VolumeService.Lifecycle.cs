@@ -21,7 +21,8 @@ public sealed partial class VolumeService
         var info = dm.GetInfo(Naming.VolumeDeviceName(pool, name));
         if (info is null)
         {
-            session.Activate(record, readOnly, host);
+            host.Verbose(session.ActivationText(record, readOnly, session.PoolDevice));
+            session.Activate(record, readOnly);
         }
         else if (info.Uuid != Naming.VolumeUuid(session.Pool.Id, record.ThinId))
         {
@@ -41,7 +42,11 @@ public sealed partial class VolumeService
         }
         session.Prepare(host);
         var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
-        session.RemoveDevice(record, host);
+        if (session.LiveDevice(record) is not null)
+        {
+            host.Verbose($"remove device /dev/mapper/{session.VolumeDeviceName(record)}");
+            session.RemoveDevice(record);
+        }
         if (record.Active) session.Volumes.Save(record with { Active = false });
         return true;
     }
@@ -54,7 +59,8 @@ public sealed partial class VolumeService
         {
             if (dm.GetInfo(session.VolumeDeviceName(record)) is null)
             {
-                session.Activate(record, record.ReadOnly, host);
+                host.Verbose(session.ActivationText(record, record.ReadOnly, session.PoolDevice));
+                session.Activate(record, record.ReadOnly);
             }
         }
     }
@@ -142,15 +148,15 @@ public sealed partial class VolumeService
     public bool Remove(string pool, string name, IOperationHost host, bool deferred = false)
     {
         using var session = Open(pool);
-        var poolRecord = session.Pool;
-        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Remove",
-                $"remove device /dev/mapper/{Naming.VolumeDeviceName(pool, name)} if active{Environment.NewLine}message {poolRecord.DevicePath} 0 set_transaction_id <n> <n+1>{Environment.NewLine}message {poolRecord.DevicePath} 0 delete <id> (its data is lost; its snapshots stay){Environment.NewLine}delete its record"))
+        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
+        var transaction = new PoolTransaction(session, "remove") { Deleted = { record with { Active = false } } };
+        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Remove", transaction.Plan().Render()))
         {
             return false;
         }
         session.Prepare(host);
         FaultInjection.Begin("remove");
-        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
+        record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
         if (session.Volumes.IsPendingDeletion(record.ThinId))
         {
             throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
