@@ -59,6 +59,7 @@ foreach ($name in $Task) {
 }
 
 $Root = $PSScriptRoot
+$script:Built = $false
 $Out = Join-Path $Root 'out'
 $Results = Join-Path $Out 'results'
 $Manifest = Import-PowerShellDataFile (Join-Path $Root 'DmPowerShell.psd1')
