@@ -26,12 +26,12 @@ public sealed class Plan
     /// <summary>The plan as -WhatIf shows it: one line per step.</summary>
     public string Render() => string.Join(Environment.NewLine, steps.Select(s => s.Describe()));
 
-    /// <summary>Runs the steps of one phase in order, each reported to -Verbose as it starts.</summary>
+    /// <summary>Runs the steps of one phase in order, each reported to -Verbose (a line a record) as it starts.</summary>
     public void Run(string phase, IOperationHost host)
     {
         foreach (var step in steps.Where(s => s.Phase == phase))
         {
-            host.Verbose(step.Describe());
+            foreach (var line in step.Describe().Split(Environment.NewLine)) host.Verbose(line);
             step.Run();
         }
     }

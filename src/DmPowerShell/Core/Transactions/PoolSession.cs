@@ -91,8 +91,8 @@ public sealed class PoolSession : IDisposable
     /// <summary>What <see cref="Activate"/> does, as -WhatIf and -Verbose say it.</summary>
     /// <param name="poolDevice">The live pool's device number, when known.</param>
     public string ActivationText(VolumeRecord volume, bool readOnly, DeviceNumber? poolDevice = null) =>
-        $"create device /dev/mapper/{VolumeDeviceName(volume)} uuid {Naming.VolumeUuid(Pool.Id, volume.ThinId)}{(readOnly || volume.ReadOnly ? " read-only" : "")}: " +
-        $"0 {volume.Size / DmTarget.SectorSize} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {volume.ThinId}";
+        $"create device /dev/mapper/{VolumeDeviceName(volume)} uuid {Naming.VolumeUuid(Pool.Id, volume.ThinId)}{(readOnly || volume.ReadOnly ? " read-only" : "")}{Environment.NewLine}" +
+        $"load table: 0 {volume.Size / DmTarget.SectorSize} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {volume.ThinId}";
 
     /// <summary>Creates the volume's device: its thin table over the live pool.</summary>
     public void Activate(VolumeRecord volume, bool readOnly)

@@ -96,7 +96,9 @@ public sealed class PoolTransaction
         {
             var volume = journal.Deleted[i];
             var last = i == journal.Deleted.Count - 1;
-            plan.Add(DevicesPhase, $"remove device /dev/mapper/{session.VolumeDeviceName(volume)} if active", () =>
+            // The device is removed if it is live when the step runs; the plan names it when it is live now.
+            var live = session.LiveDevice(volume) is not null;
+            plan.Add(DevicesPhase, live ? $"remove device /dev/mapper/{session.VolumeDeviceName(volume)}" : $"(no device of '{volume.Name}' to remove)", () =>
             {
                 session.RemoveDevice(volume);
                 if (last) FaultInjection.Step("device-removed");
@@ -126,7 +128,7 @@ public sealed class PoolTransaction
         }
         foreach (var volume in journal.Deleted)
         {
-            plan.Add(KernelPhase, $"message {pool} 0 {PoolMessage.Delete(new ThinId(volume.ThinId))} (the data of '{volume.Name}' is lost; its snapshots stay)", () =>
+            plan.Add(KernelPhase, $"message {pool} 0 {PoolMessage.Delete(new ThinId(volume.ThinId))}", () =>
             {
                 DeleteThinId(session, volume.ThinId);
                 FaultInjection.Step("thin-deleted");
@@ -167,11 +169,11 @@ public sealed class PoolTransaction
         }
         string Names(IEnumerable<VolumeRecord> volumes) => string.Join(", ", volumes.Select(v => $"'{v.Name}'"));
         var written = journal.Created.Concat(journal.Saved).ToList();
-        var dropped = journal.Deleted.Concat(journal.Forgotten).ToList();
         var records = string.Join("; ", new[]
         {
             written.Count > 0 ? $"write the records of {Names(written)}" : null,
-            dropped.Count > 0 ? $"delete the records of {Names(dropped)}" : null,
+            journal.Deleted.Count > 0 ? $"delete the records of {Names(journal.Deleted)} (their data is lost; their snapshots stay)" : null,
+            journal.Forgotten.Count > 0 ? $"delete the records of {Names(journal.Forgotten)}" : null,
         }.OfType<string>().Append($"clear the journal (under {store.Folder})"));
         plan.Add(RecordsPhase, records, () =>
         {
