@@ -60,6 +60,9 @@ foreach ($name in $Task) {
 
 $Root = $PSScriptRoot
 $script:Built = $false
+# The whole matrices run far longer than CI's guest: their tasks get 3 hours unless told otherwise
+# (FullGuestTest passed 2,400 s beside a second guest before its Pester part was done).
+if (-not $PSBoundParameters.ContainsKey('GuestTimeout') -and ($Task | Where-Object { $_ -in 'FullGuestTest', 'Reliability', 'Benchmark' })) { $GuestTimeout = 10800 }
 $Out = Join-Path $Root 'out'
 $Results = Join-Path $Out 'results'
 $Manifest = Import-PowerShellDataFile (Join-Path $Root 'DmPowerShell.psd1')
