@@ -49,9 +49,12 @@ public sealed class PoolTransaction
     private const string JournalPhase = "journal", DevicesPhase = "devices", KernelPhase = "kernel",
         CommitPhase = "commit", ActivationPhase = "activation", RecordsPhase = "records";
 
+    // The state the plan's steps share while they run: the journal (ids may move on EEXIST), which
+    // new volumes got a device, whether the origin is suspended, and the host Run was given.
     private PoolJournal journal = null!;
     private bool[] activated = Array.Empty<bool>();
     private bool suspended;
+    private IOperationHost host = SilentHost.Instance;
 
     /// <summary>
     /// The steps of the change against the pool as it is now: the ids it will hand out, the
@@ -64,14 +67,9 @@ public sealed class PoolTransaction
         var (ids, next) = store.ReserveIds(Created.Count);
         // Adopted ids count as handed out: the counter moves past them.
         next = Saved.Select(r => r.ThinId + 1).Where(n => n <= ThinId.Max).Append(next).Max();
-        var sendsMessages = Created.Count > 0 || Deleted.Count > 0 || DeletedUnrecorded.Count > 0;
-        var poolInfo = session.Dm.GetInfo(session.Pool.DeviceName) is { } info && info.Uuid == session.Pool.Uuid ? info : null;
-        // A change without messages needs neither the transaction id nor an active pool.
-        status ??= sendsMessages && poolInfo is not null ? session.Status() : null;
         journal = new PoolJournal
         {
             Operation = operation,
-            FromTransaction = status?.TransactionId ?? 0,
             Created = Created.Select((r, i) => r with { ThinId = ids[i] }).ToList(),
             Deleted = Deleted.ToList(),
             DeletedUnrecorded = DeletedUnrecorded.ToList(),
@@ -82,6 +80,11 @@ public sealed class PoolTransaction
             Started = DateTimeOffset.UtcNow,
             ProcessId = Environment.ProcessId,
         };
+        var sendsMessages = journal.SendsMessages;
+        var poolInfo = session.Dm.GetInfo(session.Pool.DeviceName) is { } info && info.Uuid == session.Pool.Uuid ? info : null;
+        // A change without messages needs neither the transaction id nor an active pool.
+        status ??= sendsMessages && poolInfo is not null ? session.Status() : null;
+        journal = journal with { FromTransaction = status?.TransactionId ?? 0 };
         activated = new bool[Created.Count];
         var pool = session.Pool.DevicePath;
         string Transaction(ulong step) => status is null ? (step == 0 ? "<n>" : "<n+1>") : (journal.FromTransaction + step).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -116,7 +119,7 @@ public sealed class PoolTransaction
         for (var i = 0; i < journal.Created.Count; i++)
         {
             var index = i;
-            plan.Add(KernelPhase, () => $"message {pool} 0 {CreationMessage(journal.Created[index])}", () => SendCreation(index, host: null));
+            plan.Add(KernelPhase, () => $"message {pool} 0 {CreationMessage(journal.Created[index])}", () => SendCreation(index));
         }
         if (sendsMessages)
         {
@@ -187,8 +190,6 @@ public sealed class PoolTransaction
     // Set by the steps: an activated volume is recorded active.
     private IEnumerable<VolumeRecord> CreatedNow => journal.Created.Select((r, i) => activated[i] ? r with { Active = true } : r);
 
-    private IOperationHost host = SilentHost.Instance;
-
     /// <summary>Runs the change; returns the new volumes with their ids and active state.</summary>
     /// <param name="status">The pool's status when the caller has just read it.</param>
     public IReadOnlyList<VolumeRecord> Run(IOperationHost host, ThinPoolStatus? status = null)
@@ -241,9 +242,8 @@ public sealed class PoolTransaction
         SnapshotOf is { } origin ? PoolMessage.CreateSnapshot(new ThinId(volume.ThinId), new ThinId(origin)) : PoolMessage.CreateThin(new ThinId(volume.ThinId));
 
     /// <summary>create_thin or create_snap for one new volume; an id the pool already holds is skipped, never reused.</summary>
-    private void SendCreation(int index, IOperationHost? host)
+    private void SendCreation(int index)
     {
-        host ??= this.host;
         var created = journal.Created.ToList();
         while (true)
         {
