@@ -96,7 +96,7 @@ try {
         # Fill the pool up to the level with active snapshots of the origin, in calls of at most 200 names.
         $missing = $level - $population
         for ($done = 0; $done -lt $missing; $done += 200) {
-            $names = ($done + 1)..([math]::Min($missing, $done + 200)) | ForEach-Object { "l$level-$_" }
+            $names = @(($done + 1)..([math]::Min($missing, $done + 200)) | ForEach-Object { "l$level-$_" })
             $ms = Measure-Mean 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $names }
             if ($done -eq 0) { Add-Result 'module' 'snapshot (bulk, each)' $level ($ms / $names.Count) $names.Count }
         }

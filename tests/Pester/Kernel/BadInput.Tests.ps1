@@ -35,12 +35,12 @@ BeforeAll {
     Enable-ThinPool nc
     # A full pool: error_if_no_space, no minimum, written past its data space.
     $full = New-ThinPool -Name full -DataSize 64MB -MetadataSize 8MB -NoSpacePolicy Error -MinimumFreeSpacePercent 0 | New-ThinVolume -Name fill -Size 128MB
-    & dd if=/dev/zero "of=$($full.DevicePath)" bs=1M count=100 oflag=direct status=none 2>$null
+    & (Resolve-Tool dd) if=/dev/zero "of=$($full.DevicePath)" bs=1M count=100 oflag=direct status=none 2>$null
     # base mounted; two spare block devices for direct mode, one with a file system.
     $script:mount = Join-Path $script:scratch 'mnt'
     New-Item -ItemType Directory $script:mount | Out-Null
     Invoke-Tool mount @($base.DevicePath, $script:mount) | Out-Null
-    & truncate -s 64M (Join-Path $script:scratch 'blank') (Join-Path $script:scratch 'withfs')
+    & (Resolve-Tool truncate) -s 64M (Join-Path $script:scratch 'blank') (Join-Path $script:scratch 'withfs')
     Invoke-Tool mkfs.ext4 @('-q', (Join-Path $script:scratch 'withfs')) | Out-Null
     $script:blankLoop = (Invoke-Tool losetup @('-f', '--show', (Join-Path $script:scratch 'blank'))).Trim()
     $script:fsLoop = (Invoke-Tool losetup @('-f', '--show', (Join-Path $script:scratch 'withfs'))).Trim()
@@ -189,7 +189,7 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
     )) {
         $before = Get-SystemState $script:root, $script:scratch
         $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$env:DMPS_MODULE_MANIFEST'; try { $Command; 'no error' } catch { `$_.FullyQualifiedErrorId + '|' + `$_.CategoryInfo.Category }"
-        $output = & setpriv --bounding-set=-all --inh-caps=-all --ambient-caps=-all (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script 2>&1 | Out-String
+        $output = & (Resolve-Tool setpriv) --bounding-set=-all --inh-caps=-all --ambient-caps=-all (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script 2>&1 | Out-String
         $output | Should -Match 'NotRoot,[^|]*\|PermissionDenied' -Because $output
         Get-SystemState $script:root, $script:scratch | Should -BeExactly $before
     }

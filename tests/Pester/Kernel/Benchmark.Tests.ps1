@@ -10,7 +10,7 @@ BeforeAll {
     $script:output = Join-Path ([IO.Path]::GetTempPath()) "dmps-benchmark-$([guid]::NewGuid().ToString('n').Substring(0, 8)).json"
     $script:devicesBefore = (Invoke-Tool dmsetup @('ls')) -split "`n" | Sort-Object
     $driver = Join-Path $repository 'out/artifacts/bin/DmPowerShell.Tests.Driver/release/DmPowerShell.Tests.Driver.dll'
-    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 2 -LvmCount 1 -Levels 10 -Bulk 3 -WarmUp 2 -Floor $script:floor -Driver $driver -OutputFile $script:output 6>$null
+    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 2 -LvmCount 1 -Levels 2 -Bulk 3 -WarmUp 2 -Floor $script:floor -Driver $driver -OutputFile $script:output 6>$null
     $script:report = Get-Content -Raw $script:output | ConvertFrom-Json
 }
 

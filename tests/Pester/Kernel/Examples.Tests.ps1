@@ -1,14 +1,15 @@
-# Every example in docs/help runs, as written, against the real kernel (guest lane only). Each
+# Every example in docs/help runs, as shipped, against the real kernel (guest lane only). Each
 # runs in a fresh state root ($env:DMPS_STATE_ROOT, so the examples need no -StateRoot) that
 # holds the pool the examples assume: web (10 GiB), with volume base and its snapshot layer1.
 # Pool metadata passes thin_check afterwards, also for pools an example removed but kept.
 BeforeDiscovery {
-    $repo = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
-    Import-Module (Join-Path $repo 'tools/help/HelpMarkdown.psm1') -Force
-    $script:examples = foreach ($file in Get-ChildItem (Join-Path $repo 'docs/help') -Filter '*-*.md' | Sort-Object Name) {
-        $doc = Read-HelpMarkdown $file.FullName
-        foreach ($example in $doc.Examples) {
-            @{ Command = $doc.Name; Title = $example.Title; Code = $example.Code }
+    # The examples as shipped: the module's compiled help (what Get-Help -Examples shows, built
+    # from docs/help; tests/Pester/Unit checks the two agree), read as XML. Parsing the markdown
+    # here took most of the kernel suites' discovery in the guest.
+    $help = [xml](Get-Content -Raw (Join-Path (Split-Path $env:DMPS_MODULE_MANIFEST) 'en-US/DmPowerShell.dll-Help.xml'))
+    $script:examples = foreach ($command in $help.helpItems.command | Sort-Object { $_.details.name.Trim() }) {
+        foreach ($example in $command.examples.example) {
+            @{ Command = $command.details.name.Trim(); Title = $example.title -replace '^-+ (.*?) -+$', '$1'; Code = $example.code }
         }
     }
 }

@@ -202,7 +202,7 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
 
     It 'repairs the metadata of a pool on block devices into a spare device, leaving the damaged one as it was' -Tag FullOnly {
         $files = 'data', 'meta', 'spare' | ForEach-Object { Join-Path $root "direct-$_" }
-        & truncate -s 256M $files[0]; & truncate -s 8M $files[1] $files[2]
+        & (Resolve-Tool truncate) -s 256M $files[0]; & (Resolve-Tool truncate) -s 8M $files[1] $files[2]
         $loops = $files | ForEach-Object { (Invoke-Tool losetup @('-f', '--show', $_)).Trim() }
         try {
             $direct = New-ThinPool -Name direct -DataDevice $loops[0] -MetadataDevice $loops[1] -StateRoot $root

@@ -50,7 +50,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         $output | Should -Match 'lvconvert --yes --zero n -c 512k --discards passdown --thinpool dmpsdocker/thinpool --poolmetadata dmpsdocker/thinpoolmeta'
         $output | Should -Match 'profile/dmpsdocker-thinpool.profile: thin_pool_autoextend_threshold=80 thin_pool_autoextend_percent=20'
         $output | Should -Match 'lvchange --metadataprofile dmpsdocker-thinpool dmpsdocker/thinpool'
-        & pvs $disks[0] 2>&1 | Out-Null
+        & (Resolve-Tool pvs) $disks[0] 2>&1 | Out-Null
         $LASTEXITCODE | Should -Not -Be 0 -Because 'nothing was run'
         Get-ThinPool -StateRoot $root | Should -BeNullOrEmpty
     }
@@ -105,7 +105,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         { New-ThinPool -Name other -VolumeGroup dmpsother -PhysicalDevice $disks[0] -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'DeviceInUse,*'
         { New-ThinPool -Name other -VolumeGroup dmpsother -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSetting,*'
         { New-ThinPool -Name thinpool2 -VolumeGroup 'bad vg' -PhysicalDevice $disks[2] -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidName,*'
-        & pvs $disks[2] 2>&1 | Out-Null
+        & (Resolve-Tool pvs) $disks[2] 2>&1 | Out-Null
         $LASTEXITCODE | Should -Not -Be 0 -Because 'nothing was made of the refused device'
         $null = New-ThinPool -Name other -VolumeGroup dmpsother -PhysicalDevice $disks[2] -DataSize 64MB -MetadataSize 4MB -Force -StateRoot $root
         (Get-Lvs 'lv_size' 'dmpsother/other') | Should -Be '65536.00'
@@ -156,7 +156,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         (Get-ThinPool thinpool -StateRoot $root).Active | Should -BeTrue
 
         Remove-ThinPool thinpool -DeleteBackingFiles -Force -StateRoot $root
-        & lvs dmpsdocker/thinpool 2>&1 | Out-Null
+        & (Resolve-Tool lvs) dmpsdocker/thinpool 2>&1 | Out-Null
         $LASTEXITCODE | Should -Not -Be 0
         Test-Path (Join-Path $env:LVM_SYSTEM_DIR 'profile/dmpsdocker-thinpool.profile') | Should -BeFalse
         Invoke-Tool vgck @('dmpsdocker') | Out-Null                 # the VG and its PVs stay

@@ -35,7 +35,7 @@ BeforeAll {
     function Write-Zeros([string] $Device, [int] $MiB) {
         # dd as a user would; direct I/O so that the write reaches the pool now, not at close.
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        $output = & dd if=/dev/zero "of=$Device" bs=1M "count=$MiB" oflag=direct 2>&1 | Out-String
+        $output = & (Resolve-Tool dd) if=/dev/zero "of=$Device" bs=1M "count=$MiB" oflag=direct 2>&1 | Out-String
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output; Seconds = $clock.Elapsed.TotalSeconds }
     }
 }
@@ -210,7 +210,7 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         }
         { Watch-ThinPool twice -StateRoot $root -Timeout 5 -ErrorAction Stop } | Should -Throw -ErrorId 'PoolWatched,*'
         $clock.Restart()
-        & kill -INT $process.Id
+        & (Resolve-Tool kill) -INT $process.Id
         $process.WaitForExit(30000) | Should -BeTrue
         Write-Host "stopped $([int]$clock.Elapsed.TotalMilliseconds) ms after SIGINT"
         $text = Get-Content -Raw $out

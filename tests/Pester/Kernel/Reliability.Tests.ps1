@@ -20,7 +20,7 @@ Describe 'Full pools' -Tag Kernel, FullPool {
     It 'refuses new volumes and snapshots once data space is under the minimum, before the pool fills' {
         $pool = New-ThinPool -Name tight -DataSize 64MB -MetadataSize 8MB -MinimumFreeSpacePercent 20 -StateRoot $root
         $volume = $pool | New-ThinVolume -Name v -Size 128MB
-        & dd if=/dev/urandom "of=$($volume.DevicePath)" bs=1M count=56 oflag=direct status=none
+        & (Resolve-Tool dd) if=/dev/urandom "of=$($volume.DevicePath)" bs=1M count=56 oflag=direct status=none
         $LASTEXITCODE | Should -Be 0
         foreach ($command in { New-ThinVolume -Pool tight -Name more -Size 8MB -StateRoot $root }, { $volume | New-ThinSnapshot -Name snap }) {
             $caught = $null
@@ -47,7 +47,7 @@ Describe 'Full pools' -Tag Kernel, FullPool {
         $pool = New-ThinPool -Name full -DataSize 64MB -MetadataSize 8MB -NoSpacePolicy Error -MinimumFreeSpacePercent 0 -StateRoot $root
         $volume = $pool | New-ThinVolume -Name v -Size 256MB
         $watch = [Diagnostics.Stopwatch]::StartNew()
-        $output = & dd if=/dev/zero "of=$($volume.DevicePath)" bs=1M count=128 oflag=direct 2>&1 | Out-String
+        $output = & (Resolve-Tool dd) if=/dev/zero "of=$($volume.DevicePath)" bs=1M count=128 oflag=direct 2>&1 | Out-String
         $exit = $LASTEXITCODE
         $watch.Stop()
         $exit | Should -Not -Be 0 -Because 'the pool has 64 MiB for a 128 MiB write'
@@ -59,7 +59,7 @@ Describe 'Full pools' -Tag Kernel, FullPool {
 
         Resize-ThinPool full -DataSize 256MB -StateRoot $root | Out-Null
         (Get-PoolStatus full -StateRoot $root).Mode | Should -Be 'ReadWrite'
-        & dd if=/dev/zero "of=$($volume.DevicePath)" bs=1M count=128 oflag=direct status=none
+        & (Resolve-Tool dd) if=/dev/zero "of=$($volume.DevicePath)" bs=1M count=128 oflag=direct status=none
         $LASTEXITCODE | Should -Be 0
         (New-ThinSnapshot -Pool full -Origin v -Name after -StateRoot $root).Active | Should -BeTrue
     }

@@ -65,7 +65,7 @@ Subsystem powershell $(Join-Path $PSHOME 'pwsh') -sshs -NoLogo -NoProfile
             Set-ThinPool web -AutoextendThreshold 80
         }
         Invoke-Command -Session $beta { New-ThinPool -Name db -DataSize 256MB -MetadataSize 16MB | New-ThinVolume -Name data -Size 512MB | Out-Null }
-        & dd if=/dev/zero of=/dev/mapper/db-data bs=1M count=200 oflag=direct 2>&1 | Out-Null   # beta's db: 78% used
+        & (Resolve-Tool dd) if=/dev/zero of=/dev/mapper/db-data bs=1M count=200 oflag=direct 2>&1 | Out-Null   # beta's db: 78% used
     }
 
     AfterAll {

@@ -9,12 +9,21 @@ BeforeAll {
     $script:repo = (Resolve-Path (Join-Path $PSScriptRoot '../../..')).Path
     Import-Module (Join-Path $script:repo 'tools/help/HelpMarkdown.psm1') -Force
     $script:helpFolder = Join-Path $script:repo 'docs/help'
+    $script:compiledHelp = Join-Path (Split-Path $env:DMPS_MODULE_MANIFEST) 'en-US/DmPowerShell.dll-Help.xml'
 }
 
 Describe 'Help for <Name>' -ForEach $script:commands {
     It 'has markdown that agrees with the cmdlet (parameters, types, sets, positions, pipeline input)' {
         $problems = Test-HelpMarkdown -Command (Get-Command $Name) -Path (Join-Path $script:helpFolder "$Name.md")
         $problems | Should -BeNullOrEmpty
+    }
+
+    It 'ships every example of its markdown, code and title unchanged, in the compiled help (the guest runs them from there)' {
+        $markdown = Read-HelpMarkdown (Join-Path $script:helpFolder "$Name.md")
+        $compiled = @(([xml](Get-Content -Raw $script:compiledHelp)).helpItems.command | Where-Object { $_.details.name.Trim() -eq $Name })
+        $compiled.Count | Should -Be 1
+        @($compiled[0].examples.example | ForEach-Object { ($_.title -replace '^-+ (.*?) -+$', '$1') + "`n" + $_.code }) |
+            Should -Be @($markdown.Examples | ForEach-Object { $_.Title + "`n" + $_.Code })
     }
 
     It 'shows a synopsis, a description, every parameter described and at least two examples in Get-Help' {
