@@ -42,7 +42,8 @@ param(
     [string[]] $KernelTestPath,
     # Benchmark: repetitions of each operation (LVM runs a quarter of them, at least 50 when this is 200).
     [int] $BenchmarkCount = 200,
-    # GuestTest with -KernelTestPath: also run the xunit kernel tests this filter selects (dotnet test --filter).
+    # GuestTest with -KernelTestPath: also run the xunit kernel tests this filter selects (VSTest filter syntax,
+    # e.g. 'FullyQualifiedName~PoolCrash').
     [string] $KernelTestFilter
 )
 
@@ -238,8 +239,9 @@ function Invoke-UnitTest {
     $null = New-Item -ItemType Directory -Force $Results 
     Push-Location $Root
     try {
-        $null = Invoke-Native dotnet @('test', 'tests/Unit/DmPowerShell.Tests.Unit.csproj', '-c', $Configuration, '--no-build', '--nologo',
-            '--logger', 'trx;LogFileName=unit.trx', '--results-directory', $Results) -AllowFailure
+        # A test project is a program (xunit's in-process runner): run it, no `dotnet test` around it.
+        $unitDll = Join-Path $Bin "DmPowerShell.Tests.Unit/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Unit.dll"
+        $null = Invoke-Native dotnet @($unitDll, '-noLogo', '-noColor', '-result-trx', (Join-Path $Results 'unit.trx')) -AllowFailure
     }
     finally { Pop-Location }
 }
@@ -276,7 +278,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 POWERSHELL_UPDATECHECK=Off POWERSHELL
 export NUGET_PACKAGES='$nugetRoot' DMPS_STATE_ROOT=/tmp/dmps-state
 mkdir -p "`$HOME" /tmp/dmps-state
 cd '$Root'
-# A heartbeat on the console: a long quiet test (dotnet test prints at the end) still shows the guest alive.
+# A heartbeat on the console: a long quiet test still shows the guest alive.
 ( while sleep 20; do echo "guest: alive"; done ) &
 HEARTBEAT=`$!
 trap 'kill `$HEARTBEAT 2>/dev/null' EXIT
@@ -307,11 +309,11 @@ function New-SuiteJob {
     # Outside the full matrix, tests tagged FullOnly wait for -Task FullGuestTest.
     $exclude = if ($Environment['DMPS_MATRIX'] -eq 'full') { '' } else { '-ExcludeTag FullOnly' }
     $xunit = if ($XunitFilter -eq '-') { 'echo "guest: xunit kernel tests left out"' } else {
-        $filter = if ($XunitFilter) { "--filter '$XunitFilter'" } else { '' }
+        $filter = if ($XunitFilter) { "-filterVSTest '$XunitFilter'" } else { '' }
         @"
 echo "guest: xunit kernel tests"
 started=`$SECONDS
-dotnet test '$kernelDll' $filter --logger 'trx;LogFileName=$Prefix-xunit.trx' --results-directory "`$JOB/results" 2>&1 || status=1
+dotnet '$kernelDll' $filter -noLogo -noColor -result-trx "`$JOB/results/$Prefix-xunit.trx" 2>&1 || status=1
 echo "guest: xunit kernel tests took `$((SECONDS - started)) s"
 "@ }
     $pester = @"
