@@ -92,33 +92,33 @@ function Get-DmTable([string] $Name) { (Invoke-Tool dmsetup @('table', $Name)).T
 function Get-DmStatus([string] $Name) { (Invoke-Tool dmsetup @('status', $Name)).Trim() }
 
 function Get-LoopBackingFiles {
-    @(Get-ChildItem /sys/block -Filter 'loop*' | ForEach-Object {
-            $file = Join-Path $_.FullName 'loop/backing_file'
-            if (Test-Path $file) { (Get-Content $file).Trim() }
+    # .NET calls, not cmdlets: each cmdlet call costs milliseconds under TCG.
+    @(foreach ($folder in [IO.Directory]::GetDirectories('/sys/block', 'loop*')) {
+            $file = "$folder/loop/backing_file"
+            if ([IO.File]::Exists($file)) { [IO.File]::ReadAllText($file).Trim() }
         })
 }
 
 function Get-SystemState {
     # Everything a change could touch, as one string to compare: dm tables, loop devices, and
-    # every file and link under the folders (small files by SHA-256, large ones by length; the
-    # lock files, which any command touches, left out). .NET calls, not a pipeline per file:
-    # this runs twice per bad-input case, and the guest runs pwsh ~25x slower than a host.
+    # every file and link under the folders. A file under 1 MiB is named with its size, inode
+    # and ctime (any write or rename gives it a new ctime or inode, which no program can set
+    # back); a larger one (a pool's data or metadata, which the kernel may write through its
+    # loop device) by its size; lock files, which any command opens, are left out. One find,
+    # not a loop in PowerShell hashing each file: this runs twice per bad-input case, and under
+    # TCG every PowerShell statement is slow.
     param([Parameter(Mandatory)] [string[]] $Folder)
     $tables = Invoke-Tool dmsetup @('table') -AllowFailure
     $loops = (Get-LoopBackingFiles | Sort-Object) -join "`n"
-    $options = [IO.EnumerationOptions]@{ RecurseSubdirectories = $true; AttributesToSkip = 0; IgnoreInaccessible = $true }
-    $lines = [Collections.Generic.List[string]]::new()
-    foreach ($root in $Folder) {
-        if (-not [IO.Directory]::Exists($root)) { continue }
-        foreach ($info in [IO.DirectoryInfo]::new($root).EnumerateFileSystemInfos('*', $options)) {
-            if ($info.Name -eq 'lock') { continue }
-            if ($info.LinkTarget) { $lines.Add("$($info.FullName) -> $($info.LinkTarget)"); continue }
-            if ($info -isnot [IO.FileInfo]) { continue }
-            $content = if ($info.Length -lt 1MB) { [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([IO.File]::ReadAllBytes($info.FullName))) } else { '' }
-            $lines.Add("$($info.FullName) $($info.Length) $content")
-        }
+    $roots = @($Folder | Where-Object { [IO.Directory]::Exists($_) })
+    $lines = if ($roots) {
+        [string[]]((Invoke-Tool find ($roots + @('!', '-name', 'lock', '(',
+                            '-type', 'l', '-printf', '%p -> %l\n', '-o',
+                            '-type', 'f', '-size', '-1024k', '-printf', '%p %s %i %C@\n', '-o',
+                            '-type', 'f', '-printf', '%p %s\n', ')'))).Trim() -split "`n")
     }
-    $lines.Sort([StringComparer]::Ordinal)
+    else { [string[]]@() }
+    [Array]::Sort($lines, [StringComparer]::Ordinal)
     "$tables`n--`n$loops`n--`n$($lines -join "`n")"
 }
 

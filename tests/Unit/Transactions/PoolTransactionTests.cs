@@ -110,11 +110,16 @@ public sealed class PoolTransactionTests : IDisposable
     {
         volumes.Create("web", "base", 1L << 20, null, activate: true, host);
         dm.Busy.Add(Device("base"));
+        // Marked with a time no write gives it: a rewrite (a new file by rename) would lose it.
+        var recordFile = Store.RecordPath(Store.Find("base")!.ThinId);
+        var marked = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(recordFile, marked);
 
         var error = Assert.Throws<DmPowerShellException>(() => volumes.Remove("web", "base", host));
 
         Assert.Equal(ErrorIds.DeviceInUse, error.ErrorId);
         Assert.Null(Store.ReadJournal());
+        Assert.Equal(marked, File.GetLastWriteTimeUtc(recordFile)); // refused, not rewritten
         Assert.True(Store.Find("base")!.Active);
         Assert.Equal(1ul, dm.TransactionId);
         Assert.Contains(0u, dm.ThinIds);

@@ -357,7 +357,17 @@ public sealed class PoolTransaction
         DeleteThinId(session, id);
     }
 
-    /// <summary>Before any message: every deleted volume stays, active as far as its device still is.</summary>
-    private static void Undo(PoolSession session, PoolJournal journal) =>
-        session.Volumes.Apply(journal.Deleted.Select(r => r with { Active = session.LiveDevice(r) is not null }), Array.Empty<VolumeRecord>());
+    /// <summary>
+    /// Before any message: every deleted volume stays, active as far as its device still is. Only
+    /// a record whose device the failed step did remove is rewritten: a refused change (a busy
+    /// device) leaves the registry's files as they were, not merely equal.
+    /// </summary>
+    private static void Undo(PoolSession session, PoolJournal journal)
+    {
+        var changed = journal.Deleted
+            .Select(r => r with { Active = session.LiveDevice(r) is not null })
+            .Where(r => session.Volumes.FindById(r.ThinId) is not { } stored || stored.Active != r.Active)
+            .ToList();
+        if (changed.Count > 0) session.Volumes.Apply(changed, Array.Empty<VolumeRecord>());
+    }
 }
