@@ -410,6 +410,21 @@ function Write-MamlParameter {
     $Writer.WriteEndElement()
 }
 
+function Read-MamlExample {
+    <#
+    .SYNOPSIS
+        The examples of compiled help (ConvertTo-Maml's output), as Command, Title and Code:
+        the title without the dashes ConvertTo-Maml puts around it, as Get-Help shows them.
+    #>
+    param([Parameter(Mandatory)] [string] $Path)
+    $help = [xml](Get-Content -Raw -LiteralPath $Path)
+    foreach ($command in $help.helpItems.command | Sort-Object { $_.details.name.Trim() }) {
+        foreach ($example in $command.examples.example) {
+            [pscustomobject]@{ Command = $command.details.name.Trim(); Title = $example.title -replace '^-+ (.*?) -+$', '$1'; Code = $example.code }
+        }
+    }
+}
+
 function ConvertTo-AboutText {
     # An about topic's markdown as the plain text Get-Help shows: headings in capitals, the
     # body indented by four spaces, front matter dropped.
@@ -459,4 +474,4 @@ function Test-HelpMarkdown {
     }
 }
 
-Export-ModuleMember -Function Read-HelpMarkdown, Update-HelpMarkdown, ConvertTo-Maml, ConvertTo-AboutText, Test-HelpMarkdown
+Export-ModuleMember -Function Read-HelpMarkdown, Read-MamlExample, Update-HelpMarkdown, ConvertTo-Maml, ConvertTo-AboutText, Test-HelpMarkdown

@@ -6,11 +6,9 @@ BeforeDiscovery {
     # The examples as shipped: the module's compiled help (what Get-Help -Examples shows, built
     # from docs/help; tests/Pester/Unit checks the two agree), read as XML. Parsing the markdown
     # here took most of the kernel suites' discovery in the guest.
-    $help = [xml](Get-Content -Raw (Join-Path (Split-Path $env:DMPS_MODULE_MANIFEST) 'en-US/DmPowerShell.dll-Help.xml'))
-    $script:examples = foreach ($command in $help.helpItems.command | Sort-Object { $_.details.name.Trim() }) {
-        foreach ($example in $command.examples.example) {
-            @{ Command = $command.details.name.Trim(); Title = $example.title -replace '^-+ (.*?) -+$', '$1'; Code = $example.code }
-        }
+    Import-Module (Join-Path $PSScriptRoot '../../../tools/help/HelpMarkdown.psm1') -Force
+    $script:examples = foreach ($example in Read-MamlExample (Join-Path (Split-Path $env:DMPS_MODULE_MANIFEST) 'en-US/DmPowerShell.dll-Help.xml')) {
+        @{ Command = $example.Command; Title = $example.Title; Code = $example.Code }
     }
 }
 
