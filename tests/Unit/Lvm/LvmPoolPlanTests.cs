@@ -59,7 +59,7 @@ public sealed class LvmPoolPlanTests
     [Fact]
     public void Names_follow_LVM_s_rules_and_device_naming()
     {
-        Assert.Equal("my--vg-thin--pool", LvmNames.DeviceName("my-vg", "thin-pool"));
+        Assert.Equal("my--vg-thin--pool", DmPowerShell.Registry.Naming.LvmDeviceName("my-vg", "thin-pool"));
         Assert.Equal("docker-thinpool-tpool", LvmNames.PoolTargetName("docker", "thinpool"));
         Assert.True(LvmNames.IsValid("docker_vg.1+"));
         Assert.False(LvmNames.IsValid("-docker"));

@@ -1,4 +1,5 @@
 using DmPowerShell.Pools;
+using DmPowerShell.Registry;
 using DmPowerShell.Units;
 
 namespace DmPowerShell.Tests.Unit.Pools;

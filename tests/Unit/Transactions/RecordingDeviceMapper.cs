@@ -11,6 +11,7 @@ namespace DmPowerShell.Tests.Unit.Transactions;
 internal sealed class RecordingDeviceMapper : IDeviceMapper
 {
     private readonly Dictionary<string, DeviceInfo> devices = new();
+    private readonly Dictionary<string, IReadOnlyList<DmTarget>> tables = new(), loaded = new();
     private uint nextMinor;
 
     public RecordingDeviceMapper(string poolDevice, string poolUuid)
@@ -52,9 +53,17 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
         Record($"create {name}");
         if (devices.ContainsKey(name)) throw new DeviceExistsException(DmOperation.Create, name, Errno.EEXIST);
         Add(name, uuid);
+        tables[name] = table;
     }
 
-    public void Load(string name, IReadOnlyList<DmTarget> table, bool readOnly = false) => Record($"load {name}");
+    /// <summary>A device's live table, as a test sets it up.</summary>
+    public void SetTable(string name, params DmTarget[] table) => tables[name] = table;
+
+    public void Load(string name, IReadOnlyList<DmTarget> table, bool readOnly = false)
+    {
+        Record($"load {name}");
+        loaded[name] = table;
+    }
 
     public void Suspend(string name, bool noFlush = false)
     {
@@ -66,13 +75,18 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
     {
         Record($"resume {name}");
         devices[name] = devices[name] with { Suspended = false };
+        if (loaded.Remove(name, out var table)) tables[name] = table;
     }
 
     public void Remove(string name, bool deferred = false)
     {
         Record($"remove {name}{(deferred ? " deferred" : "")}");
         if (Busy.Contains(name) && !deferred) throw new DeviceBusyException(DmOperation.Remove, name, Errno.EBUSY);
-        if (!deferred) devices.Remove(name);
+        if (!deferred)
+        {
+            devices.Remove(name);
+            tables.Remove(name);
+        }
     }
 
     public void Rename(string name, string newName)
@@ -108,7 +122,7 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
     public (DeviceInfo Info, IReadOnlyList<DmTarget> Status)? GetInfoAndStatus(string name) =>
         devices.TryGetValue(name, out var info) ? (info, Array.Empty<DmTarget>()) : null;
 
-    public IReadOnlyList<DmTarget> GetTable(string name) => Array.Empty<DmTarget>();
+    public IReadOnlyList<DmTarget> GetTable(string name) => tables.GetValueOrDefault(name) ?? Array.Empty<DmTarget>();
 
     public IReadOnlyList<DmTarget> GetStatus(string name, bool noFlush = false)
     {

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using DmPowerShell.Pools;
+using DmPowerShell.Pools.Backings;
 
 namespace DmPowerShell.Commands.Cmdlets;
 
@@ -32,7 +33,8 @@ public sealed class ResizeThinPoolCommand : PoolCmdlet
         {
             Try(name, () =>
             {
-                if (Pools.Resize(name, DataSize, MetadataSize, PhysicalDevice.Select(GetUnresolvedProviderPathFromPSPath).ToList(), Force, OperationHost) is { } pool)
+                var request = new PoolResize(DataSize, MetadataSize) { PhysicalDevices = PhysicalDevice.Select(GetUnresolvedProviderPathFromPSPath).ToList(), Force = Force };
+                if (Pools.Resize(name, request, OperationHost) is { } pool)
                 {
                     WriteObject(pool);
                 }

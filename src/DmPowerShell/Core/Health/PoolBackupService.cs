@@ -53,7 +53,7 @@ public sealed class PoolBackupService
     public PoolBackup? Export(string name, string folder, IOperationHost host)
     {
         var record = pools.Require(name);
-        PoolService.RefuseLvm(record, "LVM backs up its own records (vgcfgbackup); thin_dump its _tmeta for the metadata.");
+        pools.RequireOwnTable(record, "LVM backs up its own records (vgcfgbackup); thin_dump its _tmeta for the metadata.");
         var metadataFile = MetadataFileIn(folder, name);
         var registryFile = RegistryFileIn(folder, name);
         var active = pools.IsActive(record);
@@ -108,7 +108,7 @@ public sealed class PoolBackupService
     {
         if (pools.Registry.FindPool(name) is { } existing)
         {
-            PoolService.RefuseLvm(existing, "LVM restores its own pools: vgcfgrestore, lvconvert --repair.");
+            pools.RequireOwnTable(existing, "LVM restores its own pools: vgcfgrestore, lvconvert --repair.");
         }
         var registryFile = RegistryFileIn(folder, name);
         var metadataFile = MetadataFileIn(folder, name);
@@ -122,19 +122,14 @@ public sealed class PoolBackupService
         var export = JsonSerializer.Deserialize<RegistryExport>(File.ReadAllBytes(registryFile), PoolRegistry.Json)
             ?? throw new DmPowerShellException(ErrorIds.RecordCorrupt, ErrorKind.InvalidState, $"{registryFile} is empty.", registryFile);
         var record = pools.Registry.FindPool(name) ?? export.Pool;
-        PoolHealthService.CheckSpareDevice(record, spareDevice, force);
+        pools.BackingOf(record).CheckSpare(record, spareDevice, force);
         if (pools.IsActive(record))
         {
             throw new DmPowerShellException(ErrorIds.PoolActive, ErrorKind.InvalidState, $"Pool '{name}' is active; Disable-ThinPool '{name}' -DeactivateVolumes first, then restore.", name);
         }
-        var plan = string.Join(Environment.NewLine,
-            record.Backing == PoolBacking.Direct
-                ? $"thin_restore -i {metadataFile} -o {spareDevice}; thin_check it; record it as the pool's metadata device ({record.MetadataPath} is kept as it is)"
-                : $"create sparse file {record.MetadataPath}.restoring ({ByteSize.Format(record.MetadataSize)}); thin_restore -i {metadataFile} -o it; thin_check it; "
-                  + (File.Exists(record.MetadataPath) ? $"keep {record.MetadataPath} as {record.MetadataPath}.before-restore-<time>; " : "")
-                  + $"rename the restored copy to {record.MetadataPath}",
+        var plan = string.Join(Environment.NewLine, pools.BackingOf(record).DescribeMetadataReplacement(record, spareDevice, $"thin_restore -i {metadataFile}", ".restoring", "before-restore").Concat(new[] {
             $"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId})",
-            "data written since the export is not in the restored metadata");
+            "data written since the export is not in the restored metadata" }));
         if (!host.ShouldProcess($"pool '{name}'", "Restore", plan))
         {
             return null;
@@ -150,7 +145,7 @@ public sealed class PoolBackupService
         var dataBytes = BlockDevices.IsBlockDevice(record.DataPath) ? (long)BlockDevices.GetSize(record.DataPath)
             : File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
         var blocks = Math.Min(dataBytes, record.DataSize) / record.BlockSize;
-        PoolHealthService.ReplaceMetadata(pools.Registry, record, spareDevice, ".restoring", "before-restore", host, output =>
+        pools.BackingOf(record).ReplaceMetadata(record, spareDevice, ".restoring", "before-restore", host, output =>
         {
             host.Verbose($"thin_restore -i {metadataFile} -o {output} (data blocks from the pool)");
             return ExternalTool.Run("thin_restore", new[]

@@ -51,8 +51,8 @@ public sealed partial class PoolHealthService
         {
             return done;
         }
-        PoolService.RefuseLvm(record, "LVM repairs it: lvconvert --repair.");
-        if (spareDevice is not null) CheckSpareDevice(record, spareDevice, force);
+        pools.RequireOwnTable(record, "LVM repairs it: lvconvert --repair.");
+        if (spareDevice is not null) pools.BackingOf(record).CheckSpare(record, spareDevice, force);
         // One reading of the views serves the comparison and the fixes; a fix that changes them reads again.
         var views = Gather(record);
         var problems = PoolInspection.Compare(views);
@@ -69,9 +69,9 @@ public sealed partial class PoolHealthService
         }
         if (problems.FirstOrDefault(p => MetadataProblems.Contains(p.Kind)) is { } damaged)
         {
-            var action = $"take pool '{name}' offline, thin_repair its metadata into a spare {(record.Backing == PoolBacking.Direct ? "device" : "file")} and use the repaired copy, keeping the original";
+            var action = $"take pool '{name}' offline, thin_repair its metadata into a spare and use the repaired copy, keeping the original";
             // A given spare was checked above; a missing one is refused here, before anything changes.
-            if (spareDevice is null) CheckSpareDevice(record, spareDevice, force);
+            if (spareDevice is null) pools.BackingOf(record).CheckSpare(record, spareDevice, force);
             var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", RepairMetadataPlan(record, spareDevice));
             if (ok) RepairMetadata(record, spareDevice, host);
             done.Add(new PoolRepair(name, damaged.Kind, null, null, action, ok));

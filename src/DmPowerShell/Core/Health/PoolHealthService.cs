@@ -31,7 +31,7 @@ public sealed partial class PoolHealthService
     public IReadOnlyList<PoolProblem> Test(string name)
     {
         var record = pools.Require(name);
-        PoolService.RefuseLvm(record, "LVM checks it: lvs, vgck, and thin_check on its _tmeta.");
+        pools.RequireOwnTable(record, "LVM checks it: lvs, vgck, and thin_check on its _tmeta.");
         return PoolInspection.Compare(Gather(record));
     }
 

@@ -12,13 +12,8 @@ public sealed record LvmCommand(string Program, IReadOnlyList<string> Arguments)
 /// <summary>LVM's dm names: `vg-lv`, each '-' inside a name doubled.</summary>
 public static class LvmNames
 {
-    public static string DeviceName(string volumeGroup, string logicalVolume) =>
-        $"{Escape(volumeGroup)}-{Escape(logicalVolume)}";
-
     /// <summary>Once thin LVs exist, LVM maps the thin-pool target itself under this name.</summary>
-    public static string PoolTargetName(string volumeGroup, string logicalVolume) => DeviceName(volumeGroup, logicalVolume) + "-tpool";
-
-    private static string Escape(string name) => name.Replace("-", "--", StringComparison.Ordinal);
+    public static string PoolTargetName(string volumeGroup, string logicalVolume) => Registry.Naming.LvmDeviceName(volumeGroup, logicalVolume) + "-tpool";
 
     /// <summary>LVM's own rule for VG and LV names: letters, digits and + _ . -, not starting with '-'.</summary>
     public static bool IsValid(string name) =>

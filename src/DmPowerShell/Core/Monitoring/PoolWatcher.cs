@@ -166,7 +166,7 @@ public sealed class PoolWatcher
         Name = record.Name,
         Device = pools.LiveDeviceName(record) ?? record.DeviceName,
         Owned = true,
-        Manager = record.Backing == PoolBacking.Lvm ? PoolManager.Lvm : PoolManager.DmPowerShell,
+        Manager = pools.BackingOf(record).Manager,
     };
 
     /// <summary>One look at a pool: events for what changed, then the steps due, until none is.</summary>
@@ -239,9 +239,9 @@ public sealed class PoolWatcher
         }
     }
 
-    private static WatchPolicy PolicyOf(Target target, PoolRecord? record)
+    private WatchPolicy PolicyOf(Target target, PoolRecord? record)
     {
-        if (record is null || record.Backing == PoolBacking.Lvm)
+        if (record is null || pools.BackingOf(record).GrowthLimits(record) is not { } limits)
         {
             return new WatchPolicy
             {
@@ -251,15 +251,13 @@ public sealed class PoolWatcher
                     : "the module does not manage this pool: reporting only",
             };
         }
-        var direct = record.Backing == PoolBacking.Direct;
         return new WatchPolicy
         {
             Data = record.DataAutoextend,
             Metadata = record.MetadataAutoextend,
-            Extends = record.Backing is PoolBacking.Loop or PoolBacking.Direct,
-            // A block device ends where it ends; a sparse file grows as far as the policy allows.
-            DataLimit = direct ? (long)BlockDevices.GetSize(record.DataPath) : long.MaxValue,
-            MetadataLimit = direct ? (long)BlockDevices.GetSize(record.MetadataPath) : PoolSpec.MaxMetadataSize,
+            Extends = true,
+            DataLimit = limits.Data,
+            MetadataLimit = limits.Metadata,
         };
     }
 
@@ -270,12 +268,8 @@ public sealed class PoolWatcher
     /// <summary>One step through Resize-ThinPool's own code (the pool's lock, its crash safety, -WhatIf); false when it did not happen.</summary>
     private bool Extend(Target target, PoolRecord record, Extension step, PoolObservation now, WatchPolicy policy, Action<ThinPoolEvent> emit, IOperationHost host)
     {
-        var to = step.To;
-        if (record.Backing == PoolBacking.Loop)
-        {
-            // A file that already grew (a resize killed before its reload) is never asked to shrink.
-            to = Math.Max(to, new FileInfo(step.Space == PoolSpace.Data ? record.DataPath : record.MetadataPath).Length);
-        }
+        // Storage that already grew (a resize killed before its reload) is never asked to shrink.
+        var to = Math.Max(step.To, pools.BackingOf(record).StoredSize(record, metadata: step.Space == PoolSpace.Metadata));
         try
         {
             var grown = step.Space == PoolSpace.Data

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DmPowerShell.Kernel;
+using DmPowerShell.Registry;
 using DmPowerShell.Units;
 
 namespace DmPowerShell.Pools;

@@ -1,15 +1,17 @@
 using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
+using DmPowerShell.Pools.Backings;
 using DmPowerShell.Registry;
 using DmPowerShell.Storage;
 
 namespace DmPowerShell.Pools;
 
 /// <summary>
-/// Creates, activates, resizes and removes thin pools. Each change runs under the pool's lock
-/// and leaves the registry and the kernel in agreement, or rolls back what it did.
+/// The pools of one registry: queries here, changes through each pool's backing (loop, direct,
+/// LVM), which runs them under the pool's lock and leaves the registry and the kernel in
+/// agreement, or rolls back what it did.
 /// </summary>
-public sealed partial class PoolService
+public sealed class PoolService
 {
     private readonly IDeviceMapper dm;
 
@@ -29,6 +31,61 @@ public sealed partial class PoolService
     public IReadOnlyList<ThinPool> List() => Registry.ListPools().Select(Describe).ToList();
 
     public ThinPool Get(string name) => Describe(Require(name));
+
+    /// <summary>What differs with where the pool lives: chosen here, once, from the record.</summary>
+    public IPoolBacking BackingOf(PoolRecord record) => PoolBackings.For(record.Backing, this);
+
+    // ---------------------------------------------------------------- changes, each through the pool's backing
+
+    /// <summary>Creates and activates a pool. Returns null when the host declined the change.</summary>
+    public ThinPool? Create(PoolSpec spec, IOperationHost host) => PoolBackings.For(PoolBackings.KindOf(spec), this).Create(spec, host);
+
+    /// <summary>Activates a recorded pool with the same devices and table, then its volumes recorded as active.</summary>
+    public ThinPool? Enable(string name, IOperationHost host)
+    {
+        var record = Require(name);
+        return BackingOf(record).Enable(record, host);
+    }
+
+    /// <summary>Deactivates a pool, keeping its storage and record.</summary>
+    public bool Disable(string name, bool deactivateVolumes, IOperationHost host)
+    {
+        var record = Require(name);
+        return BackingOf(record).Disable(record, deactivateVolumes, host);
+    }
+
+    /// <summary>Grows the pool's data and/or metadata (the guide's procedure). Shrinking is refused.</summary>
+    public ThinPool? Resize(string name, long? newDataSize, long? newMetadataSize, IOperationHost host) =>
+        Resize(name, new PoolResize(newDataSize, newMetadataSize), host);
+
+    public ThinPool? Resize(string name, PoolResize request, IOperationHost host)
+    {
+        var record = Require(name);
+        return BackingOf(record).Resize(record, request, host);
+    }
+
+    /// <summary>Deactivates a pool and forgets it; its storage is deleted only when asked.</summary>
+    public bool Remove(string name, bool deactivateVolumes, bool deleteBackingFiles, IOperationHost host)
+    {
+        var record = Require(name);
+        return BackingOf(record).Remove(record, deactivateVolumes, deleteBackingFiles, host);
+    }
+
+    /// <summary>Set-ThinPool: the pool's policies, in its record (and its table where they are table features).</summary>
+    public ThinPool? SetPolicies(string name, PoolPolicyChange change, IOperationHost host)
+    {
+        var record = Require(name);
+        var updated = PoolPolicies.Apply(record, change);
+        var changes = PoolPolicies.Describe(record, updated);
+        if (changes.Length == 0)
+        {
+            host.Verbose($"pool '{name}' already has these settings");
+            return Get(name);
+        }
+        return BackingOf(record).SetPolicies(record, updated, changes, host);
+    }
+
+    // ---------------------------------------------------------------- records and live devices
 
     public PoolRecord Require(string name)
     {
@@ -60,7 +117,7 @@ public sealed partial class PoolService
             DeviceName = live ?? record.DeviceName,
             DevicePath = $"/dev/mapper/{live ?? record.DeviceName}",
             VolumeGroup = record.VolumeGroup,
-            LvmMonitoring = record.Backing == PoolBacking.Lvm ? Lvm.LvmPoolService.Monitoring(record) : null,
+            LvmMonitoring = BackingOf(record).Monitoring(record),
             Device = active ? info!.Device.ToString() : null,
             DataPath = record.DataPath,
             MetadataPath = record.MetadataPath,
@@ -82,50 +139,28 @@ public sealed partial class PoolService
     }
 
 
-    private void RemoveDevice(string name)
-    {
-        try
-        {
-            dm.Remove(name);
-        }
-        catch (DeviceBusyException e)
-        {
-            throw Busy(name, e);
-        }
-    }
-
     /// <summary>A busy device: say who holds it (open count, mounts in any namespace, holders).</summary>
     public DmPowerShellException Busy(string deviceName, Exception inner) => DeviceBusy.Explain(dm, deviceName, inner);
 
     internal bool IsActive(PoolRecord record) => LiveDeviceName(record) is not null;
 
-    /// <summary>
-    /// The pool's live thin-pool device, or null when it is not active. LVM maps an LVM pool's
-    /// thin-pool as `vg-lv` while it has no thin LVs, and as `vg-lv-tpool` once it has.
-    /// </summary>
-    public string? LiveDeviceName(PoolRecord record)
-    {
-        if (record.Backing != PoolBacking.Lvm)
-        {
-            return dm.GetInfo(record.DeviceName) is { } info && info.Uuid == record.Uuid ? record.DeviceName : null;
-        }
-        foreach (var name in new[] { Lvm.LvmNames.PoolTargetName(record.VolumeGroup!, record.LogicalVolume!), record.DeviceName })
-        {
-            if (dm.GetInfo(name) is not null && dm.GetTable(name) is [{ TargetType: ThinPoolTable.TargetType }])
-            {
-                return name;
-            }
-        }
-        return null;
-    }
+    /// <summary>The pool's live thin-pool device, or null when it is not active.</summary>
+    public string? LiveDeviceName(PoolRecord record) => BackingOf(record).LiveDeviceName(record);
 
-    /// <summary>A change the module makes only to pools whose table it owns.</summary>
-    internal static void RefuseLvm(PoolRecord record, string instead)
+    /// <summary>A change the module makes only to pools whose table it owns (not LVM's).</summary>
+    internal void RequireOwnTable(PoolRecord record, string instead) => BackingOf(record).RequireOwnTable(record, instead);
+
+    /// <summary>Refusals of a new pool's name: in the registry, or as a device-mapper device.</summary>
+    internal void CheckNameFree(PoolRecord record)
     {
-        if (record.Backing == PoolBacking.Lvm)
+        if (Registry.FindPool(record.Name) is not null)
         {
-            throw new DmPowerShellException(ErrorIds.PoolNotOwned, ErrorKind.InvalidState,
-                $"Pool '{record.Name}' is an LVM thin pool ({record.VolumeGroup}/{record.LogicalVolume}): LVM keeps its transaction id and thin ids, so the module sends it no thin messages. {instead}", record.Name);
+            throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists, $"A pool named '{record.Name}' already exists in {Registry.Root}.", record.Name);
+        }
+        if (dm.GetInfo(record.DeviceName) is { } other)
+        {
+            throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
+                $"A device-mapper device named '{record.DeviceName}' already exists (uuid '{other.Uuid}'); choose another pool name.", record.Name);
         }
     }
 
@@ -161,6 +196,21 @@ public sealed partial class PoolService
     /// <summary>Whether a table is one thin target on the given pool device.</summary>
     internal static bool IsThinDeviceOf(IReadOnlyList<DmTarget> table, DeviceNumber pool) =>
         table is [{ TargetType: ThinTable.TargetType } thin] && thin.Parameters.Split(' ')[0] == pool.ToString();
+
+    /// <summary>
+    /// Only a command holding the pool's lock suspends the pool or its devices: one found suspended
+    /// under that lock was left by a killed command, and is resumed.
+    /// </summary>
+    /// <param name="info">The device's state when the caller has it already.</param>
+    internal static void ResumeIfLeftSuspended(IDeviceMapper dm, string deviceName, IOperationHost host, DeviceInfo? info = null)
+    {
+        if ((info ?? dm.GetInfo(deviceName)) is { Suspended: true })
+        {
+            host.Warning($"Resuming /dev/mapper/{deviceName}, left suspended by an interrupted command.");
+            dm.Resume(deviceName);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>/dev/loopN or /dev/dm-N for a major:minor, from sysfs; the input when unknown.</summary>

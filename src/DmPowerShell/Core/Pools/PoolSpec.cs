@@ -36,8 +36,4 @@ public sealed record PoolSpec
     /// <summary>Autoextend from the start (Set-ThinPool changes it later); LVM mode writes it as the pool's profile.</summary>
     public int? AutoextendThreshold { get; init; }
     public int? AutoextendPercent { get; init; }
-
-    public bool IsDirect => DataDevice is not null || MetadataDevice is not null;
-
-    public bool IsLvm => VolumeGroup is not null;
 }

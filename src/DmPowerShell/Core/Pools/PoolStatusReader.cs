@@ -77,7 +77,7 @@ public sealed class PoolStatusReader
         var info = dm.GetInfo(device.Name);
         var record = FindRecord(info?.Uuid, device.Name);
         // An LVM-mode pool is LVM's to manage, though the module made it and names it.
-        var manager = record is { Backing: not PoolBacking.Lvm } ? PoolManager.DmPowerShell
+        var manager = record is not null ? pools.BackingOf(record).Manager
             : info?.Uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true ? PoolManager.Lvm
             : device.Name.StartsWith("docker-", StringComparison.Ordinal) && device.Name.EndsWith("-pool", StringComparison.Ordinal) ? PoolManager.Docker
             : PoolManager.Other;
@@ -169,7 +169,7 @@ public sealed class PoolStatusReader
             BackingFilesystemLimited = limited,
             Watched = watchedBy is not null,
             WatchedBy = watchedBy,
-            AutoextendEnabled = record is { Backing: not PoolBacking.Lvm } && (record.DataAutoextend.Enabled || record.MetadataAutoextend.Enabled),
+            AutoextendEnabled = manager == PoolManager.DmPowerShell && record is not null && (record.DataAutoextend.Enabled || record.MetadataAutoextend.Enabled),
         };
     }
 
@@ -178,8 +178,7 @@ public sealed class PoolStatusReader
         if (uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true)
         {
             // The module's LVM-mode pools: LVM's uuid, found by LVM's device name.
-            return pools.Registry.ListPools().FirstOrDefault(r => r.Backing == PoolBacking.Lvm
-                && (r.DeviceName == deviceName || Lvm.LvmNames.PoolTargetName(r.VolumeGroup!, r.LogicalVolume!) == deviceName));
+            return pools.Registry.ListPools().FirstOrDefault(r => pools.BackingOf(r) is { Manager: PoolManager.Lvm } lvm && lvm.Names(r, deviceName));
         }
         if (uuid is null || !uuid.StartsWith(Naming.UuidPrefix, StringComparison.Ordinal))
         {

@@ -53,15 +53,18 @@ public sealed record PoolRecord
     public string? VolumeGroup { get; init; }
     public string? LogicalVolume { get; init; }
 
-    /// <summary>The pool's dm name. LVM mode: LVM's `vg-lv`; its live thin-pool may be `vg-lv-tpool` (PoolService.LiveDeviceName).</summary>
+    /// <summary>
+    /// The pool's dm name: LVM's `vg-lv` for a pool in a volume group (its live thin-pool may be
+    /// `vg-lv-tpool`: the LVM backing's LiveDeviceName), otherwise the pool's name.
+    /// </summary>
     [JsonIgnore]
-    public string DeviceName => Backing == PoolBacking.Lvm ? Lvm.LvmNames.DeviceName(VolumeGroup!, LogicalVolume!) : Pools.Naming.PoolDeviceName(Name);
+    public string DeviceName => VolumeGroup is { } group ? Naming.LvmDeviceName(group, LogicalVolume!) : Naming.PoolDeviceName(Name);
 
     [JsonIgnore]
     public string DevicePath => $"/dev/mapper/{DeviceName}";
 
     [JsonIgnore]
-    public string Uuid => Pools.Naming.PoolUuid(Id);
+    public string Uuid => Naming.PoolUuid(Id);
 
     /// <summary>
     /// The low water mark for a data space of <paramref name="dataBlocks"/>: the kernel raises an

@@ -40,7 +40,7 @@ public sealed class PoolSession : IDisposable
     public static PoolSession Open(PoolService pools, string pool)
     {
         var record = pools.Require(pool);
-        PoolService.RefuseLvm(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
+        pools.RequireOwnTable(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
         return new PoolSession(record, pools.Registry, pools.DeviceMapper);
     }
 

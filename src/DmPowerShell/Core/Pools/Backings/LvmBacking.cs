@@ -1,111 +1,70 @@
 using System.Text;
-using DmPowerShell.Pools;
+using DmPowerShell.Kernel;
+using DmPowerShell.Lvm;
 using DmPowerShell.Registry;
 using DmPowerShell.Storage;
 using DmPowerShell.Units;
+using static DmPowerShell.Lvm.LvmTools;
 
-namespace DmPowerShell.Lvm;
+namespace DmPowerShell.Pools.Backings;
 
 /// <summary>
-/// The guide's direct-lvm mode through LVM's own commands (LVM has no stable C library). LVM
-/// owns these pools' tables, transaction ids and thin ids: the module runs lvcreate, lvconvert,
-/// lvextend and lvchange, and never loads a table or sends a thin message to them itself.
-/// LVM's configuration comes from the environment (LVM_SYSTEM_DIR), as for any LVM command.
+/// The guide's direct-lvm mode through LVM's own commands. LVM owns these pools' tables,
+/// transaction ids and thin ids: the module runs lvcreate, lvconvert, lvextend and lvchange, and
+/// never loads a table or sends a thin message to them itself.
 /// </summary>
-public sealed class LvmPoolService
+public sealed class LvmBacking : IPoolBacking
 {
     private readonly PoolService pools;
 
-    public LvmPoolService(PoolService pools) => this.pools = pools;
+    public LvmBacking(PoolService pools) => this.pools = pools;
 
     private PoolRegistry Registry => pools.Registry;
 
-    // ---------------------------------------------------------------- LVM's view
+    public PoolBacking Kind => PoolBacking.Lvm;
 
-    private static ToolResult Query(string program, params string[] arguments) => ExternalTool.Run(program, arguments, TimeSpan.FromMinutes(2));
+    public PoolManager Manager => PoolManager.Lvm;
 
-    /// <summary>Runs one change; a failure says which command and what LVM answered.</summary>
-    public static string Run(LvmCommand command, IOperationHost host)
+    /// <summary>LVM maps the thin-pool as `vg-lv` while it has no thin LVs, and as `vg-lv-tpool` once it has.</summary>
+    public string? LiveDeviceName(PoolRecord record)
     {
-        host.Verbose(command.ToString());
-        var result = ExternalTool.Run(command.Program, command.Arguments, TimeSpan.FromMinutes(10));
-        if (result.ExitCode != 0)
+        foreach (var name in DeviceNames(record))
         {
-            throw new DmPowerShellException(ErrorIds.LvmCommandFailed, ErrorKind.OperationFailed,
-                $"'{command}' failed (exit {result.ExitCode}): {result.Error.Trim()}", command.ToString());
-        }
-        return result.Output;
-    }
-
-    public static bool VolumeGroupExists(string volumeGroup) => Query("vgs", "--noheadings", "-o", "vg_name", volumeGroup).ExitCode == 0;
-
-    public static bool LogicalVolumeExists(string volumeGroup, string logicalVolume) =>
-        Query("lvs", "--noheadings", "-o", "lv_name", $"{volumeGroup}/{logicalVolume}").ExitCode == 0;
-
-    /// <summary>The VG a device is a PV of: "" for a PV in no VG, null for a device that is no PV.</summary>
-    public static string? VolumeGroupOf(string device)
-    {
-        var result = Query("pvs", "--noheadings", "-o", "vg_name", device);
-        return result.ExitCode == 0 ? result.Output.Trim() : null;
-    }
-
-    /// <summary>Where LVM looks for profiles (config/profile_dir; $LVM_SYSTEM_DIR/profile by default).</summary>
-    public static string ProfileFolder()
-    {
-        var result = Query("lvmconfig", "--typeconfig", "full", "config/profile_dir");
-        var line = result.Output.Trim();
-        var start = line.IndexOf('"');
-        if (result.ExitCode == 0 && start >= 0 && line.LastIndexOf('"') > start)
-        {
-            return line[(start + 1)..line.LastIndexOf('"')];
-        }
-        return Path.Combine(Environment.GetEnvironmentVariable("LVM_SYSTEM_DIR") ?? "/etc/lvm", "profile");
-    }
-
-    /// <summary>LVM's seg_monitor: "monitored", "not monitored", or "" when LVM is not asked to monitor.</summary>
-    public static string? Monitoring(PoolRecord record)
-    {
-        var result = Query("lvs", "--noheadings", "-o", "seg_monitor", Target(record));
-        // LVM leaves the field blank when monitoring is off in lvm.conf (activation/monitoring = 0).
-        return result.ExitCode != 0 ? null : result.Output.Trim() is { Length: > 0 } state ? state : "not monitored";
-    }
-
-    /// <summary>The pool's data and metadata sizes as LVM has them.</summary>
-    public static (long Data, long Metadata) Sizes(string volumeGroup, string logicalVolume)
-    {
-        var output = Run(new LvmCommand("lvs", new[] { "--noheadings", "--units", "b", "--nosuffix", "--separator", ",", "-o", "lv_size,lv_metadata_size", $"{volumeGroup}/{logicalVolume}" }), SilentHost.Instance);
-        var parts = output.Trim().Split(',');
-        return (long.Parse(parts[0].Trim(), System.Globalization.CultureInfo.InvariantCulture), long.Parse(parts[1].Trim(), System.Globalization.CultureInfo.InvariantCulture));
-    }
-
-    private static string Target(PoolRecord record) => $"{record.VolumeGroup}/{record.LogicalVolume}";
-
-    /// <summary>New devices for a VG: each a free block device (in use: refused; a signature: refused unless -Force), or a PV of no VG.</summary>
-    private static List<string> NewPhysicalVolumes(string volumeGroup, IReadOnlyList<string> devices, bool force, out List<string> orphans)
-    {
-        var fresh = new List<string>();
-        orphans = new List<string>();
-        foreach (var device in devices.Select(Path.GetFullPath).Distinct())
-        {
-            PoolService.RequireBlockDevice(device);
-            switch (VolumeGroupOf(device))
+            if (pools.DeviceMapper.GetInfo(name) is not null && pools.DeviceMapper.GetTable(name) is [{ TargetType: ThinPoolTable.TargetType }])
             {
-                case null:
-                    PoolService.CheckDeviceFree(device, force);
-                    fresh.Add(device);
-                    break;
-                case "":
-                    orphans.Add(device);
-                    break;
-                case var owner when owner == volumeGroup:
-                    break; // already there: a re-run after an interrupted creation
-                case var owner:
-                    throw new DmPowerShellException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
-                        $"Refusing to use {device}: it is a physical volume of the volume group '{owner}'.", device);
+                return name;
             }
         }
-        return fresh;
+        return null;
     }
+
+    public bool Names(PoolRecord record, string deviceName) => DeviceNames(record).Contains(deviceName);
+
+    private static string[] DeviceNames(PoolRecord record) =>
+        new[] { LvmNames.PoolTargetName(record.VolumeGroup!, record.LogicalVolume!), record.DeviceName };
+
+    public void RequireOwnTable(PoolRecord record, string instead) =>
+        throw new DmPowerShellException(ErrorIds.PoolNotOwned, ErrorKind.InvalidState,
+            $"Pool '{record.Name}' is an LVM thin pool ({record.VolumeGroup}/{record.LogicalVolume}): LVM keeps its transaction id and thin ids, so the module sends it no thin messages. {instead}", record.Name);
+
+    public string? Monitoring(PoolRecord record) => LvmTools.Monitoring(record);
+
+    /// <summary>LVM grows its own pools (its profile, dmeventd): the module never extends them.</summary>
+    public (long Data, long Metadata)? GrowthLimits(PoolRecord record) => null;
+
+    public long StoredSize(PoolRecord record, bool metadata) => 0;
+
+    /// <summary>LVM pools are recorded once LVM made them: none is left half-created.</summary>
+    public void RollBackCreation(PoolRecord stale) { }
+
+    public void CheckSpare(PoolRecord record, string? spareDevice, bool force) => RequireOwnTable(record, "LVM repairs it: lvconvert --repair.");
+
+    public IReadOnlyList<string> DescribeMetadataReplacement(PoolRecord record, string? spareDevice, string write, string spareSuffix, string kept) =>
+        throw new InvalidOperationException("LVM replaces its pools' metadata itself.");
+
+    public void ReplaceMetadata(PoolRecord record, string? spareDevice, string spareSuffix, string kept, IOperationHost host,
+        Func<string, ToolResult> write, Func<ToolResult, DmPowerShellException> failure) =>
+        throw new InvalidOperationException("LVM replaces its pools' metadata itself.");
 
     // ---------------------------------------------------------------- create
 
@@ -224,7 +183,7 @@ public sealed class LvmPoolService
         return pools.Get(record.Name);
     }
 
-    public bool Disable(PoolRecord record, IOperationHost host)
+    public bool Disable(PoolRecord record, bool deactivateVolumes, IOperationHost host)
     {
         var command = new LvmCommand("lvchange", new[] { "-an", Target(record) });
         if (!host.ShouldProcess($"thin pool '{record.Name}'", "Disable", command.ToString()))
@@ -239,8 +198,9 @@ public sealed class LvmPoolService
     /// Grows the pool the way LVM wants it grown: new devices join the VG (vgextend), then lvextend of
     /// the pool LV for data and --poolmetadatasize for metadata. LVM reloads the table itself.
     /// </summary>
-    public ThinPool? Resize(PoolRecord record, long? newDataSize, long? newMetadataSize, IReadOnlyList<string> physicalDevices, bool force, IOperationHost host)
+    public ThinPool? Resize(PoolRecord record, PoolResize request, IOperationHost host)
     {
+        var (newDataSize, newMetadataSize, physicalDevices, force) = (request.DataSize, request.MetadataSize, request.PhysicalDevices, request.Force);
         var (data, metadata) = Sizes(record.VolumeGroup!, record.LogicalVolume!);
         if (newDataSize < data)
         {
@@ -280,7 +240,7 @@ public sealed class LvmPoolService
     }
 
     /// <summary>Forgets the pool; with <paramref name="removeLogicalVolume"/>, lvremove's it too (the VG and its PVs stay).</summary>
-    public bool Remove(PoolRecord record, bool removeLogicalVolume, IOperationHost host)
+    public bool Remove(PoolRecord record, bool deactivateVolumes, bool removeLogicalVolume, IOperationHost host)
     {
         var profile = Path.Combine(ProfileFolder(), $"{record.VolumeGroup}-{record.LogicalVolume}.profile");
         var commands = removeLogicalVolume

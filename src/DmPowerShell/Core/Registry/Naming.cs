@@ -1,4 +1,4 @@
-namespace DmPowerShell.Pools;
+namespace DmPowerShell.Registry;
 
 /// <summary>
 /// Names of pools and volumes, and the device-mapper names and uuids made from them.
@@ -39,6 +39,9 @@ public static class Naming
 
     /// <summary>The dm name of a volume: `&lt;pool&gt;-&lt;volume&gt;`, each inner '-' doubled.</summary>
     public static string VolumeDeviceName(string pool, string volume) => $"{Escape(pool)}-{Escape(volume)}";
+
+    /// <summary>LVM's dm name of a logical volume: `vg-lv`, with the same doubling.</summary>
+    public static string LvmDeviceName(string volumeGroup, string logicalVolume) => $"{Escape(volumeGroup)}-{Escape(logicalVolume)}";
 
     public static string PoolUuid(string poolId) => $"{UuidPrefix}{poolId}-pool";
 

@@ -1,0 +1,157 @@
+using DmPowerShell.Kernel;
+using DmPowerShell.Registry;
+
+namespace DmPowerShell.Pools.Backings;
+
+public abstract partial class OwnedBacking
+{
+    private const string PoolPhase = "pool", VolumesPhase = "volumes";
+
+    /// <summary>Activates a recorded pool with the same devices and table, then the volumes recorded as active.</summary>
+    public ThinPool? Enable(PoolRecord record, IOperationHost host)
+    {
+        using var devices = new PoolDevices();
+        var plan = EnablePlan(record, devices, host);
+        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Enable", plan.Render()))
+        {
+            return null;
+        }
+        FaultInjection.Begin("pool-enable");
+        using (Registry.LockPool(record.Name))
+        {
+            // Built again under the lock: another command may have enabled it meanwhile.
+            EnablePlan(record, devices, host).Run(PoolPhase, host);
+        }
+        // The volume service takes the pool's lock itself (and finishes any interrupted change first).
+        plan.Run(VolumesPhase, host);
+        return Pools.Describe(record);
+    }
+
+    private Plan EnablePlan(PoolRecord record, PoolDevices devices, IOperationHost host)
+    {
+        var plan = new Plan();
+        if (Pools.IsActive(record))
+        {
+            plan.Add(PoolPhase, $"{record.DevicePath} is active already", () => { });
+        }
+        else
+        {
+            plan.Add(PoolPhase, "", () =>
+            {
+                if (Dm.GetInfo(record.DeviceName) is { } other)
+                {
+                    throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
+                        $"A different device-mapper device named '{record.DeviceName}' (uuid '{other.Uuid}') is active; remove it before enabling pool '{record.Name}'.", record.Name);
+                }
+            });
+            PlanAttach(plan, record, devices);
+            PlanDevice(plan, record, devices, "device-created");
+        }
+        plan.Add(VolumesPhase, "activate the volumes recorded as active", () => new Volumes.VolumeService(Pools, Dm).ActivateRecorded(record, host));
+        return plan;
+    }
+
+    /// <summary>Deactivates a pool, keeping its files (or devices) and record.</summary>
+    public bool Disable(PoolRecord record, bool deactivateVolumes, IOperationHost host)
+    {
+        if (!Pools.IsActive(record))
+        {
+            host.Verbose($"pool '{record.Name}' is not active");
+            return true;
+        }
+        RefuseActiveVolumes(record, deactivateVolumes, ", or add -DeactivateVolumes");
+        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Disable", DeactivationPlan(record, host).Render()))
+        {
+            return false;
+        }
+        using var poolLock = Registry.LockPool(record.Name);
+        FaultInjection.Begin("pool-disable");
+        PoolService.ResumeIfLeftSuspended(Dm, record.DeviceName, host);
+        RefuseActiveVolumes(record, deactivateVolumes, "");
+        DeactivationPlan(record, host).Run(host);
+        return true;
+    }
+
+    private void RefuseActiveVolumes(PoolRecord record, bool deactivateVolumes, string orFlag)
+    {
+        var users = Pools.ThinDevicesOf(record);
+        if (users.Count > 0 && !deactivateVolumes)
+        {
+            throw new DmPowerShellException(ErrorIds.VolumesActive, ErrorKind.ResourceBusy,
+                $"Pool '{record.Name}' has active thin devices ({string.Join(", ", users)}); deactivate them first{orFlag}.", record.Name);
+        }
+    }
+
+    /// <summary>Removes the pool's thin devices, then the pool's device, then what the storage attached.</summary>
+    private Plan DeactivationPlan(PoolRecord record, IOperationHost host)
+    {
+        var plan = new Plan();
+        var users = Pools.ThinDevicesOf(record);
+        for (var i = 0; i < users.Count; i++)
+        {
+            var (user, index) = (users[i], i);
+            plan.Add($"remove device /dev/mapper/{user}", () =>
+            {
+                if (users.Count > 1)
+                {
+                    host.Progress($"Deactivating the thin devices of pool '{record.Name}'", $"/dev/mapper/{user} ({index + 1} of {users.Count})", index * 100 / users.Count, completed: index == users.Count - 1);
+                }
+                RemoveDevice(user);
+            });
+        }
+        plan.Add("", () => FaultInjection.Step("volumes-removed"));
+        ThinPoolTable? last = null;
+        var active = Pools.IsActive(record);
+        if (active)
+        {
+            plan.Add($"remove device {record.DevicePath}", () =>
+            {
+                last = LiveTable(record);
+                RemoveDevice(record.DeviceName);
+                FaultInjection.Step("device-removed");
+            });
+        }
+        PlanDetach(plan, record, active, () => last);
+        return plan;
+    }
+
+    // ---------------------------------------------------------------- remove
+
+    /// <summary>Deactivates a pool and forgets it. Backing files are deleted only when asked.</summary>
+    public bool Remove(PoolRecord record, bool deactivateVolumes, bool deleteBackingFiles, IOperationHost host)
+    {
+        RefuseActiveVolumes(record, deactivateVolumes, ", or add -DeactivateVolumes");
+        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Remove", RemovalPlan(record, deleteBackingFiles, host).Render()))
+        {
+            return false;
+        }
+        using var registryLock = Registry.LockRegistry();
+        using (var poolLock = Registry.LockPool(record.Name))
+        {
+            FaultInjection.Begin("pool-remove");
+            PoolService.ResumeIfLeftSuspended(Dm, record.DeviceName, host);
+            RefuseActiveVolumes(record, deactivateVolumes, "");
+            RemovalPlan(record, deleteBackingFiles, host).Run(host);
+        }
+        Registry.DeletePoolFolderIfEmpty(record.Name);
+        return true;
+    }
+
+    private Plan RemovalPlan(PoolRecord record, bool deleteBackingFiles, IOperationHost host)
+    {
+        var plan = DeactivationPlan(record, host);
+        plan.Add("", () => FaultInjection.Step("deactivated"));
+        PlanDelete(plan, record, deleteBackingFiles);
+        plan.Add($"delete record {Path.Combine(Registry.PoolFolder(record.Name), "pool.json")}", () =>
+        {
+            Registry.DeletePool(record.Name);
+            FaultInjection.Step("record-deleted");
+            if (deleteBackingFiles)
+            {
+                // With the data gone, its volumes' records go too; otherwise they stay for re-adoption.
+                Registry.DeletePoolFolder(record.Name);
+            }
+        });
+        return plan;
+    }
+}
