@@ -70,11 +70,11 @@ public sealed partial class CrashConsistencyTests
             var poolRecord = registry.FindPool("crash")!;
             var store = new VolumeStore(registry, "crash");
             Assert.Null(store.ReadJournal());
-            var recorded = store.List().Select(r => r.ThinId).OrderBy(i => i).ToList();
+            var recorded = store.List().Select(r => r.ThinId.Value).OrderBy(i => i).ToList();
             Assert.Equal(recorded, PoolMetadataIds(pool).OrderBy(i => i).ToList());
             var live = LiveVolumeIds(poolRecord);
             Assert.All(live, id => Assert.Contains(id, recorded));
-            Assert.All(store.List().Where(r => r.Active), r => Assert.Contains(r.ThinId, live));
+            Assert.All(store.List().Where(r => r.Active), r => Assert.Contains(r.ThinId.Value, live));
             Assert.False(DeviceMapperClient.Shared.GetInfo(Naming.VolumeDeviceName("crash", "base"))!.Suspended);
             Assert.Equal(baseHash, KernelLane.Hash(baseVolume.DevicePath));
             Assert.Equal(otherHash, KernelLane.Hash(other.DevicePath));

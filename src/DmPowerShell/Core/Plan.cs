@@ -1,9 +1,5 @@
 namespace DmPowerShell;
 
-/// <summary>One step of a change: the line -WhatIf shows and -Verbose reports, and what it does.</summary>
-/// <param name="Describe">Read when shown: at -WhatIf time it gives the planned values, as the step starts the actual ones. Empty: a step with nothing to tell (a check, a crash point).</param>
-public sealed record PlanStep(string Phase, Func<string> Describe, Action Run);
-
 /// <summary>
 /// A change as data, built once by the code that runs it: -WhatIf renders its steps, execution
 /// runs them phase by phase and reports each to -Verbose as it starts. Phases let the runner

@@ -52,6 +52,22 @@ public sealed partial class ShapeTests
         }
     }
 
+    [Fact]
+    public void Each_file_holds_one_type_named_after_it()
+    {
+        var wrong = new List<string>();
+        foreach (var (file, text) in Sources())
+        {
+            var types = TypeDeclaration().Matches(text).Select(m => m.Groups["name"].Value).ToList();
+            var expected = Path.GetFileName(file).Split('.')[0];
+            if (types.Count != 1 || types[0] != expected) wrong.Add($"{file}: {string.Join(", ", types)}");
+        }
+        Assert.True(wrong.Count == 0, string.Join("; ", wrong));
+    }
+
+    [GeneratedRegex(@"^(public|internal) (sealed |static |abstract |readonly |unsafe )*(partial )?(record struct|record|class|enum|interface|struct) (?<name>\w+)", RegexOptions.Multiline)]
+    private static partial Regex TypeDeclaration();
+
     [GeneratedRegex(@"PoolBacking\.(Loop|Direct|Lvm)\b|\.Backing\s*(==|!=|is)\s|Backing:\s*(not\s+)?PoolBacking")]
     private static partial Regex ModeBranch();
 }

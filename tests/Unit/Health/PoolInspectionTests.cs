@@ -28,7 +28,7 @@ public sealed class PoolInspectionTests
 
     private const ulong GiBSectors = (1UL << 30) / 512;
 
-    private static VolumeRecord Volume(string name, uint id, bool active = true) => new() { Name = name, ThinId = id, Size = 1 << 30, Active = active };
+    private static VolumeRecord Volume(string name, uint id, bool active = true) => new() { Name = name, ThinId = new ThinId(id), Size = 1 << 30, Active = active };
 
     private static ThinPoolStatus Status(string text = "5 100/1000 200/16384 - rw discard_passdown queue_if_no_space - 1024") => ThinPoolStatus.Parse(text);
 

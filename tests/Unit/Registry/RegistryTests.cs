@@ -1,3 +1,4 @@
+using DmPowerShell.Kernel;
 using DmPowerShell.Registry;
 
 namespace DmPowerShell.Tests.Unit.Registry;
@@ -77,7 +78,7 @@ public sealed class RegistryTests : IDisposable
         registry.EnsureWritableRoot();
         var store = new VolumeStore(registry, "web");
         var id = store.ReserveIds(1).Ids[0];
-        store.Save(new VolumeRecord { Name = "base", ThinId = id, Size = 1 << 30 });
+        store.Save(new VolumeRecord { Name = "base", ThinId = new ThinId(id), Size = 1 << 30 });
         Assert.Equal(id, store.Find("base")!.ThinId);
         Assert.True(store.NameTaken("base"));
         var renamed = store.Rename(store.Find("base")!, "golden");
@@ -101,7 +102,7 @@ public sealed class RegistryTests : IDisposable
         store.Finish(2);
         Assert.Equal(2u, store.NextId);
         // An id freed by a removal is not handed out again soon: the counter moves on.
-        store.Save(new VolumeRecord { Name = "x", ThinId = 3 });
+        store.Save(new VolumeRecord { Name = "x", ThinId = new ThinId(3) });
         Assert.Equal((new uint[] { 2, 4 }, 5u), Reserve(store, 2), Ids);
         Assert.Equal(new uint[] { 2, 4, 6 }, store.ReserveIds(3, taken: id => id == 5).Ids);
         store.SkipId(41);
@@ -127,7 +128,7 @@ public sealed class RegistryTests : IDisposable
         registry.EnsureWritableRoot();
         var store = new VolumeStore(registry, "web");
         Assert.Null(store.ReadJournal());
-        store.WriteJournal(new PoolJournal { Operation = PoolJournal.Create, FromTransaction = 4, Created = new[] { new VolumeRecord { Name = "a", ThinId = 9 } } });
+        store.WriteJournal(new PoolJournal { Operation = PoolJournal.Create, FromTransaction = 4, Created = new[] { new VolumeRecord { Name = "a", ThinId = new ThinId(9) } } });
         var journal = store.ReadJournal()!;
         Assert.Equal(4UL, journal.FromTransaction);
         Assert.Equal(9u, Assert.Single(journal.Created).ThinId);
@@ -146,5 +147,20 @@ public sealed class RegistryTests : IDisposable
         Assert.Contains("pool 'web'", timeout.Message);
         held.Dispose();
         using var again = registry.LockPool("web");
+    }
+
+    [Fact]
+    public void Thin_ids_stay_plain_numbers_in_the_records_and_earlier_records_read_as_they_were()
+    {
+        const string earlier = """{"Schema":1,"Name":"s","ThinId":7,"Size":1048576,"OriginId":3,"Lineage":[{"ThinId":3,"Name":"base"}],"Active":true}""";
+        var record = System.Text.Json.JsonSerializer.Deserialize<VolumeRecord>(earlier, PoolRegistry.Json)!;
+
+        Assert.Equal(new ThinId(7), record.ThinId);
+        Assert.Equal(new ThinId(3), record.OriginId);
+        Assert.Equal(new ThinId(3), record.Lineage.Single().ThinId);
+        var written = System.Text.Json.JsonSerializer.Serialize(record, PoolRegistry.Json);
+        Assert.Contains("\"ThinId\":7", written.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Contains("\"OriginId\":3", written.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => System.Text.Json.JsonSerializer.Deserialize<VolumeRecord>(earlier.Replace("\"ThinId\":7", "\"ThinId\":16777216", StringComparison.Ordinal), PoolRegistry.Json));
     }
 }

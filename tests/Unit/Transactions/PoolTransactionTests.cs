@@ -1,3 +1,4 @@
+using DmPowerShell.Kernel;
 using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 using DmPowerShell.Transactions;
@@ -87,7 +88,7 @@ public sealed class PoolTransactionTests : IDisposable
         {
             "suspend base", "message create_snap 1 0", "message create_snap 2 0", "message set_transaction_id 1 2", "resume base", "commit",
         }, Steps(start));
-        Assert.Equal(new uint?[] { 0, 0 }, new[] { Store.Find("s1")!.OriginId, Store.Find("s2")!.OriginId });
+        Assert.Equal(new uint?[] { 0, 0 }, new uint?[] { Store.Find("s1")!.OriginId, Store.Find("s2")!.OriginId });
         Assert.Equal(3u, Store.NextId);
     }
 
@@ -179,7 +180,7 @@ public sealed class PoolTransactionTests : IDisposable
 
     private void LeaveJournal(PoolJournal journal) => Store.WriteJournal(journal);
 
-    private static VolumeRecord Volume(string name, uint id) => new() { Name = name, ThinId = id, Size = 1L << 20 };
+    private static VolumeRecord Volume(string name, uint id) => new() { Name = name, ThinId = new ThinId(id), Size = 1L << 20 };
 
     [Fact]
     public void A_creation_killed_before_the_transaction_id_moved_is_rolled_back()

@@ -8,28 +8,6 @@ using DmPowerShell.Units;
 
 namespace DmPowerShell.Health;
 
-/// <summary>What Export-ThinPool wrote: the pool's metadata (thin_dump XML) and its registry, side by side.</summary>
-public sealed record PoolBackup
-{
-    public required string Pool { get; init; }
-    public required string MetadataFile { get; init; }
-    public required string RegistryFile { get; init; }
-    public ulong TransactionId { get; init; }
-    public int Volumes { get; init; }
-    public DateTimeOffset Created { get; init; }
-}
-
-/// <summary>The registry half of an export: the pool's record, its volumes' records and the id counter.</summary>
-public sealed record RegistryExport
-{
-    public int Schema { get; init; } = 1;
-    public required PoolRecord Pool { get; init; }
-    public required IReadOnlyList<VolumeRecord> Volumes { get; init; }
-    public uint NextId { get; init; }
-    public ulong TransactionId { get; init; }
-    public DateTimeOffset Created { get; init; }
-}
-
 /// <summary>
 /// Export-ThinPool and Restore-ThinPool: the pool's metadata as thin_dump XML (through a released
 /// metadata snapshot when the pool runs) with its registry; restored with thin_restore into a new

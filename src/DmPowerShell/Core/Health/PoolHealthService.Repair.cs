@@ -168,7 +168,7 @@ public sealed partial class PoolHealthService
         if (ok)
         {
             using var session = PoolSession.Open(pools, pool.Name).Lock();
-            new PoolTransaction(session, "adoption") { Saved = { new VolumeRecord { Name = name, ThinId = id, Size = size, Active = live is not null, Created = DateTimeOffset.UtcNow } } }.Run(host);
+            new PoolTransaction(session, "adoption") { Saved = { new VolumeRecord { Name = name, ThinId = new ThinId(id), Size = size, Active = live is not null, Created = DateTimeOffset.UtcNow } } }.Run(host);
             if (live is not null && live.Name != Naming.VolumeDeviceName(pool.Name, name))
             {
                 host.Verbose($"rename /dev/mapper/{live.Name} to /dev/mapper/{Naming.VolumeDeviceName(pool.Name, name)}");

@@ -8,9 +8,6 @@ using DmPowerShell.Storage;
 
 namespace DmPowerShell.Health;
 
-/// <summary>One fix Repair-ThinPool made (or, under -WhatIf, would have made).</summary>
-public sealed record PoolRepair(string Pool, ProblemKind Kind, uint? ThinId, string? Name, string Action, bool Done);
-
 /// <summary>
 /// Test-ThinPool and Repair-ThinPool: gathers the registry, the live devices and the pool's own
 /// metadata (read through a metadata snapshot, always released), compares them, and fixes what

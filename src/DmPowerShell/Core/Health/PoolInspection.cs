@@ -4,28 +4,6 @@ using DmPowerShell.Units;
 
 namespace DmPowerShell.Health;
 
-/// <summary>An active dm device stacked on the pool: its name, UUID and the thin id its table maps.</summary>
-public sealed record LiveThinDevice(string Name, string? Uuid, uint? ThinId, string? VolumeName, ulong LengthSectors);
-
-/// <summary>The three views of one pool, gathered at one moment.</summary>
-public sealed record PoolViews
-{
-    public required PoolRecord Pool { get; init; }
-    public required IReadOnlyList<VolumeRecord> Records { get; init; }
-    public IReadOnlyList<uint> PendingDeletions { get; init; } = Array.Empty<uint>();
-    public PoolJournal? Journal { get; init; }
-    public bool Active { get; init; }
-    public IReadOnlyList<LiveThinDevice> LiveDevices { get; init; } = Array.Empty<LiveThinDevice>();
-    public ThinPoolStatus? Status { get; init; }
-    public PoolMetadata? Metadata { get; init; }
-    /// <summary>The volumes an interrupted metadata repair took offline, when one was interrupted.</summary>
-    public IReadOnlyList<string>? InterruptedRepair { get; init; }
-    /// <summary>The needs_check flag in the superblock of an inactive pool's metadata.</summary>
-    public bool NeedsCheckAtRest { get; init; }
-    /// <summary>thin_check's complaint, when it was run (inactive pools) and failed.</summary>
-    public string? MetadataCheckFailure { get; init; }
-}
-
 /// <summary>Compares the views of a pool (pure: no kernel, no files) and names each disagreement.</summary>
 public static class PoolInspection
 {
@@ -93,7 +71,7 @@ public static class PoolInspection
 
         // Ids in flux (journal) or on their way out (pending deletion) are not disagreements.
         var inFlux = (views.Journal?.ThinIds ?? Enumerable.Empty<uint>()).Concat(views.PendingDeletions).ToHashSet();
-        var recordsById = views.Records.ToDictionary(r => r.ThinId);
+        var recordsById = views.Records.ToDictionary(r => r.ThinId.Value);
         var liveById = views.LiveDevices.Where(d => d.ThinId is not null).GroupBy(d => d.ThinId!.Value).ToDictionary(g => g.Key, g => g.First());
         if (views.Metadata is { } metadata)
         {

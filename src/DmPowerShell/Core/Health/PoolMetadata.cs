@@ -3,9 +3,6 @@ using System.Xml;
 
 namespace DmPowerShell.Health;
 
-/// <summary>One thin device as the pool's own metadata knows it (thin_dump's &lt;device&gt;).</summary>
-public sealed record MetadataDevice(uint Id, ulong MappedBlocks, ulong Transaction, uint CreationTime, uint SnapshotTime);
-
 /// <summary>The pool's own metadata: its transaction id and thin devices, read by thin_dump.</summary>
 public sealed record PoolMetadata(ulong Transaction, ulong DataBlockSectors, ulong DataBlocks, IReadOnlyList<MetadataDevice> Devices)
 {

@@ -3,10 +3,6 @@ using System.Runtime.InteropServices;
 
 namespace DmPowerShell.Interop;
 
-/// <summary>One message libdevmapper wanted to log.</summary>
-/// <remarks>The format's variadic arguments cannot be read from C#, so the text is the raw format.</remarks>
-public sealed record DeviceMapperLogEntry(int Level, string? SourceFile, int SourceLine, int ErrnoOrClass, string? Format);
-
 /// <summary>
 /// Replaces libdevmapper's default logging (which prints to stderr) with a callback that keeps
 /// the last messages in memory, so that nothing leaks to the user's console.

@@ -2,12 +2,6 @@ using DmPowerShell.Interop;
 
 namespace DmPowerShell.Kernel;
 
-/// <summary>What the module asked device-mapper to do when it failed.</summary>
-public enum DmOperation
-{
-    Version, Create, Load, Suspend, Resume, Remove, Rename, Info, Status, Table, Message, List, Dependencies,
-}
-
 /// <summary>A device-mapper call failed. Carries the errno that libdevmapper reported.</summary>
 public class DeviceMapperException : Exception
 {
@@ -48,32 +42,4 @@ public class DeviceMapperException : Exception
         Interop.Errno.EEXIST => new DeviceExistsException(operation, device, errno, detail),
         _ => new DeviceMapperException(operation, device, errno, detail),
     };
-}
-
-/// <summary>The named device does not exist (ENXIO).</summary>
-public sealed class DeviceNotFoundException : DeviceMapperException
-{
-    public DeviceNotFoundException(DmOperation operation, string? device, int errno, string? detail = null)
-        : base(operation, device, errno, detail) { }
-}
-
-/// <summary>The device (or thin id) is in use (EBUSY).</summary>
-public sealed class DeviceBusyException : DeviceMapperException
-{
-    public DeviceBusyException(DmOperation operation, string? device, int errno, string? detail = null, string? message = null)
-        : base(operation, device, errno, detail, message) { }
-}
-
-/// <summary>A device of that name or uuid, or a thin id, already exists (EEXIST).</summary>
-public sealed class DeviceExistsException : DeviceMapperException
-{
-    public DeviceExistsException(DmOperation operation, string? device, int errno, string? detail = null)
-        : base(operation, device, errno, detail) { }
-}
-
-/// <summary>No device-mapper driver can be reached: not loaded, no permission, or no libdevmapper.</summary>
-public sealed class DeviceMapperUnavailableException : DeviceMapperException
-{
-    public DeviceMapperUnavailableException(string reason, int errno = 0)
-        : base(DmOperation.Version, null, errno, null, reason) { }
 }

@@ -50,8 +50,3 @@ public interface IDeviceMapper
     /// <summary>The devices this device's table uses.</summary>
     IReadOnlyList<DeviceNumber> GetDependencies(string name);
 }
-
-public static class DeviceMapperExtensions
-{
-    public static string? SendMessage(this IDeviceMapper dm, string name, PoolMessage message) => dm.SendMessage(name, message.Text);
-}

@@ -2,26 +2,6 @@ using System.Globalization;
 
 namespace DmPowerShell.Kernel;
 
-/// <summary>Whether the kernel could report a target's status at all.</summary>
-public enum TargetHealth
-{
-    Ok,
-    /// <summary>The target reported `Fail` (the pool or device has failed).</summary>
-    Fail,
-    /// <summary>The target reported `Error` (it could not read its own status).</summary>
-    Error,
-    /// <summary>The thin device's pool is gone or suspended: status `-`.</summary>
-    Unavailable,
-}
-
-/// <summary>The pool's I/O mode from its status line.</summary>
-public enum PoolMode
-{
-    ReadWrite,
-    ReadOnly,
-    OutOfDataSpace,
-}
-
 /// <summary>
 /// A thin-pool status line:
 /// `&lt;transaction id&gt; &lt;used meta&gt;/&lt;total meta&gt; &lt;used data&gt;/&lt;total data&gt; &lt;held root|-&gt;

@@ -2,26 +2,6 @@ using System.Globalization;
 
 namespace DmPowerShell.Kernel;
 
-/// <summary>What a pool does with discards (the kernel's three feature words).</summary>
-public enum DiscardMode
-{
-    /// <summary>Discards free pool blocks and are passed down to the data device (default).</summary>
-    Passdown,
-    /// <summary>Discards free pool blocks but are not passed down (no_discard_passdown).</summary>
-    NoPassdown,
-    /// <summary>Discards are ignored (ignore_discard).</summary>
-    Ignore,
-}
-
-/// <summary>What the pool does when it runs out of data space.</summary>
-public enum NoSpacePolicy
-{
-    /// <summary>Writes are queued until space arrives or a timeout (the kernel's default).</summary>
-    Queue,
-    /// <summary>Writes fail at once (error_if_no_space).</summary>
-    Error,
-}
-
 /// <summary>
 /// The parameters of a thin-pool target:
 /// `&lt;metadata dev&gt; &lt;data dev&gt; &lt;block size&gt; &lt;low water mark&gt; [&lt;#features&gt; &lt;feature&gt;...]`.
@@ -120,56 +100,4 @@ public sealed record ThinPoolTable
         }
         return table;
     }
-}
-
-/// <summary>The parameters of a thin target: `&lt;pool dev&gt; &lt;dev id&gt; [&lt;external origin dev&gt;]`.</summary>
-public sealed record ThinTable(string PoolDevice, ThinId DeviceId, string? ExternalOrigin = null)
-{
-    public const string TargetType = "thin";
-
-    public string ToParameters() => ExternalOrigin is null ? $"{PoolDevice} {DeviceId}" : $"{PoolDevice} {DeviceId} {ExternalOrigin}";
-
-    public DmTarget ToTarget(ulong lengthSectors) => new(0, lengthSectors, TargetType, ToParameters());
-
-    public static ThinTable Parse(string parameters)
-    {
-        var words = parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length is < 2 or > 3 || !ThinId.TryParse(words[1], out var id))
-        {
-            throw new FormatException($"'{parameters}' is not a thin table.");
-        }
-        return new ThinTable(words[0], id, words.Length == 3 ? words[2] : null);
-    }
-}
-
-/// <summary>A thin device id inside a pool: 24 bits.</summary>
-public readonly record struct ThinId
-{
-    public const uint Max = (1u << 24) - 1;
-
-    public ThinId(uint value)
-    {
-        if (value > Max)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), value, $"A thin device id is at most {Max} (24 bits).");
-        }
-        Value = value;
-    }
-
-    public uint Value { get; }
-
-    public override string ToString() => Value.ToString(CultureInfo.InvariantCulture);
-
-    public static bool TryParse(string? text, out ThinId id)
-    {
-        id = default;
-        if (!uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value > Max)
-        {
-            return false;
-        }
-        id = new ThinId(value);
-        return true;
-    }
-
-    public static implicit operator uint(ThinId id) => id.Value;
 }

@@ -5,65 +5,6 @@ using DmPowerShell.Units;
 
 namespace DmPowerShell.Monitoring;
 
-/// <summary>A pool's state as one check of the watcher saw it.</summary>
-public sealed record PoolObservation
-{
-    public PoolMode Mode { get; init; }
-    public bool NeedsCheck { get; init; }
-    public ulong UsedDataBlocks { get; init; }
-    public ulong TotalDataBlocks { get; init; }
-    public long BlockSize { get; init; }
-    public ulong UsedMetadataBlocks { get; init; }
-    public ulong TotalMetadataBlocks { get; init; }
-
-    public long DataSize => (long)TotalDataBlocks * BlockSize;
-    public long MetadataSize => (long)TotalMetadataBlocks * PoolSpec.MetadataBlockSize;
-    public double DataUsedPercent => TotalDataBlocks == 0 ? 0 : Math.Round(100.0 * UsedDataBlocks / TotalDataBlocks, 2);
-    public double MetadataUsedPercent => TotalMetadataBlocks == 0 ? 0 : Math.Round(100.0 * UsedMetadataBlocks / TotalMetadataBlocks, 2);
-
-    public static PoolObservation From(ThinPoolStatus status, long blockSize) => new()
-    {
-        Mode = status.Mode,
-        NeedsCheck = status.NeedsCheck == true,
-        UsedDataBlocks = status.UsedDataBlocks,
-        TotalDataBlocks = status.TotalDataBlocks,
-        BlockSize = blockSize,
-        UsedMetadataBlocks = status.UsedMetadataBlocks,
-        TotalMetadataBlocks = status.TotalMetadataBlocks,
-    };
-}
-
-/// <summary>
-/// What the watcher may do for one pool. <see cref="Extends"/> is false for pools the module
-/// does not own (LVM grows its own). The limits are where the backing storage ends (a block
-/// device's size), beside each policy's own maximum.
-/// </summary>
-public sealed record WatchPolicy
-{
-    public AutoextendPolicy Data { get; init; } = AutoextendPolicy.Off;
-    public AutoextendPolicy Metadata { get; init; } = AutoextendPolicy.Off;
-    public bool Extends { get; init; }
-    public long DataLimit { get; init; } = long.MaxValue;
-    public long MetadataLimit { get; init; } = PoolSpec.MaxMetadataSize;
-    /// <summary>Why the watcher does not extend this pool, for the messages.</summary>
-    public string? ReportOnlyReason { get; init; }
-}
-
-/// <summary>One step the watcher decided on.</summary>
-public sealed record Extension(PoolSpace Space, long From, long To);
-
-/// <summary>What the watcher remembers of a pool between checks, so that each crossing is reported once.</summary>
-public sealed class WatchState
-{
-    public PoolMode? Mode { get; set; }
-    public bool NeedsCheck { get; set; }
-    public bool DataAbove { get; set; }
-    public bool MetadataAbove { get; set; }
-    public bool DataLimitReported { get; set; }
-    public bool MetadataLimitReported { get; set; }
-    public bool Inactive { get; set; }
-}
-
 /// <summary>The watcher's decisions, pure: the previous state and a new observation in, events and steps out.</summary>
 public static class PoolWatchRules
 {

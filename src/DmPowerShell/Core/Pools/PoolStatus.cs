@@ -2,15 +2,6 @@ using DmPowerShell.Kernel;
 
 namespace DmPowerShell.Pools;
 
-/// <summary>Who made a thin pool, judged from its dm uuid and name.</summary>
-public enum PoolManager
-{
-    DmPowerShell,
-    Lvm,
-    Docker,
-    Other,
-}
-
 /// <summary>
 /// Everything `docker info` shows for a devicemapper pool, every field of the kernel's
 /// thin-pool status line, and figures derived from them. Sizes are bytes.

@@ -62,7 +62,7 @@ public sealed record PoolJournal
 
     /// <summary>Every thin id the change touches (none of them is a disagreement while it is unfinished).</summary>
     [JsonIgnore]
-    public IEnumerable<uint> ThinIds => Volumes.Select(v => v.ThinId).Concat(DeletedUnrecorded);
+    public IEnumerable<uint> ThinIds => Volumes.Select(v => v.ThinId.Value).Concat(DeletedUnrecorded);
 
     /// <summary>A schema 1 journal in today's terms.</summary>
     public PoolJournal Upgraded() => Records is not { Count: > 0 } old ? this : this with

@@ -3,24 +3,6 @@ using DmPowerShell.Kernel;
 
 namespace DmPowerShell.Registry;
 
-/// <summary>Where a pool's data and metadata live.</summary>
-public enum PoolBacking
-{
-    /// <summary>Sparse files on loop devices (the guide's loop-lvm).</summary>
-    Loop,
-    /// <summary>Block devices given by the user (the guide's direct-lvm, without LVM).</summary>
-    Direct,
-    /// <summary>An LVM thin-pool LV (the guide's direct-lvm): LVM owns its table, ids and size.</summary>
-    Lvm,
-}
-
-/// <summary>Whether a pool's creation finished. A record left in Creating is rolled back.</summary>
-public enum RecordState
-{
-    Creating,
-    Ready,
-}
-
 /// <summary>What the module remembers of a pool: the kernel keeps none of it.</summary>
 public sealed record PoolRecord
 {
@@ -87,33 +69,3 @@ public sealed record PoolRecord
         NoSpacePolicy = NoSpacePolicy,
     };
 }
-
-/// <summary>
-/// LVM's thin_pool_autoextend_threshold and _percent, per space: at <see cref="ThresholdPercent"/>
-/// used, grow by <see cref="StepPercent"/> of the current size (or by <see cref="StepBytes"/>),
-/// never past <see cref="MaximumSize"/>. A threshold of 100 means off, as in LVM.
-/// </summary>
-public sealed record AutoextendPolicy
-{
-    public static AutoextendPolicy Off { get; } = new();
-
-    public int ThresholdPercent { get; init; } = 100;
-    public int StepPercent { get; init; } = 20;
-    public long? StepBytes { get; init; }
-    public long? MaximumSize { get; init; }
-
-    [JsonIgnore]
-    public bool Enabled => ThresholdPercent < 100;
-
-    /// <summary>The size after one step from <paramref name="current"/>, capped at the maximum.</summary>
-    public long NextSize(long current, long granularity)
-    {
-        var step = StepBytes ?? current * StepPercent / 100;
-        var next = (current + Math.Max(step, granularity) + granularity - 1) / granularity * granularity;
-        return MaximumSize is { } maximum ? Math.Min(next, maximum) : next;
-    }
-
-    public override string ToString() => !Enabled ? "off"
-        : $"at {ThresholdPercent}% used, +{(StepBytes is { } bytes ? Units.ByteSize.Format(bytes) : $"{StepPercent}%")}{(MaximumSize is { } max ? $", up to {Units.ByteSize.Format(max)}" : "")}";
-}
-

@@ -1,7 +1,6 @@
-namespace DmPowerShell.Registry;
+using DmPowerShell.Kernel;
 
-/// <summary>One ancestor of a snapshot as it was when the snapshot was taken.</summary>
-public sealed record Ancestor(uint ThinId, string Name);
+namespace DmPowerShell.Registry;
 
 /// <summary>
 /// What the module remembers of a thin volume or snapshot: one JSON document per device,
@@ -11,11 +10,11 @@ public sealed record VolumeRecord
 {
     public int Schema { get; init; } = 1;
     public required string Name { get; init; }
-    public uint ThinId { get; init; }
+    public ThinId ThinId { get; init; }
     /// <summary>Virtual size in bytes.</summary>
     public long Size { get; init; }
     /// <summary>The thin id this snapshot was taken of; null for a base volume.</summary>
-    public uint? OriginId { get; init; }
+    public ThinId? OriginId { get; init; }
     /// <summary>Parent first, base last, with the names they had then.</summary>
     public IReadOnlyList<Ancestor> Lineage { get; init; } = Array.Empty<Ancestor>();
     /// <summary>Whether the volume should be active: what Enable-ThinPool restores after a reboot.</summary>

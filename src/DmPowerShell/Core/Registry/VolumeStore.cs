@@ -98,7 +98,7 @@ public sealed class VolumeStore
         foreach (var record in delete)
         {
             var link = Path.Combine(Names, record.Name);
-            if (new FileInfo(link).LinkTarget == record.ThinId.ToString(CultureInfo.InvariantCulture))
+            if (new FileInfo(link).LinkTarget == record.ThinId.ToString())
             {
                 File.Delete(link);
                 namesChanged = true;

@@ -2,9 +2,6 @@ using System.Diagnostics;
 
 namespace DmPowerShell.Storage;
 
-/// <summary>The result of a helper program (blkid, mkfs, thin_check ...).</summary>
-public sealed record ToolResult(string Program, int ExitCode, string Output, string Error);
-
 /// <summary>Runs helper programs with an argument list, never a shell string.</summary>
 public static class ExternalTool
 {

@@ -70,7 +70,7 @@ public sealed class PoolTransaction
         journal = new PoolJournal
         {
             Operation = operation,
-            Created = Created.Select((r, i) => r with { ThinId = ids[i] }).ToList(),
+            Created = Created.Select((r, i) => r with { ThinId = new ThinId(ids[i]) }).ToList(),
             Deleted = Deleted.ToList(),
             DeletedUnrecorded = DeletedUnrecorded.ToList(),
             Saved = Saved.ToList(),
@@ -257,7 +257,7 @@ public sealed class PoolTransaction
                 // The pool holds an id with no record (a loss elsewhere): never reuse it.
                 host.Warning($"Pool '{session.Pool.Name}' already holds thin id {created[index].ThinId} without a record; skipping it (Test-ThinPool reports such ids).");
                 var reserved = session.Volumes.ReserveIds(1, journal.NextId, taken: id => created.Any(c => c.ThinId == id));
-                created[index] = created[index] with { ThinId = reserved.Ids[0] };
+                created[index] = created[index] with { ThinId = new ThinId(reserved.Ids[0]) };
                 journal = journal with { Created = created.ToList(), NextId = reserved.Next };
                 session.Volumes.WriteJournal(journal);
             }

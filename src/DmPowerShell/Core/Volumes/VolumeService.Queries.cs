@@ -44,7 +44,7 @@ public sealed partial class VolumeService
     private ThinVolume Describe(PoolRecord pool, VolumeRecord record, VolumeStore store) =>
         Describe(pool, record, record.Lineage.Select(a => store.FindById(a.ThinId)).OfType<VolumeRecord>().ToDictionary(r => r.ThinId), store.IsPendingDeletion(record.ThinId));
 
-    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, IReadOnlyDictionary<uint, VolumeRecord> known, bool pendingDeletion)
+    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, IReadOnlyDictionary<ThinId, VolumeRecord> known, bool pendingDeletion)
     {
         var deviceName = Naming.VolumeDeviceName(pool.Name, record.Name);
         var uuid = Naming.VolumeUuid(pool.Id, record.ThinId);

@@ -62,10 +62,3 @@ public interface IPoolBacking
     void ReplaceMetadata(PoolRecord record, string? spareDevice, string spareSuffix, string kept, IOperationHost host,
         Func<string, Storage.ToolResult> write, Func<Storage.ToolResult, DmPowerShellException> failure);
 }
-
-/// <summary>Resize-ThinPool's request: sizes left null stay; LVM mode may add physical volumes first.</summary>
-public sealed record PoolResize(long? DataSize, long? MetadataSize)
-{
-    public IReadOnlyList<string> PhysicalDevices { get; init; } = Array.Empty<string>();
-    public bool Force { get; init; }
-}

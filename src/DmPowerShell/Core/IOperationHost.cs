@@ -20,21 +20,3 @@ public interface IOperationHost
     /// <summary>Progress of a longer operation; percent -1 when unknown; completed closes the bar.</summary>
     void Progress(string activity, string status, int percent, bool completed = false);
 }
-
-/// <summary>A host that allows everything and discards messages (tests, drivers, the benchmark).</summary>
-public sealed class SilentHost : IOperationHost
-{
-    public static SilentHost Instance { get; } = new();
-
-    public List<string> Warnings { get; } = new();
-
-    public bool ShouldProcess(string target, string action, string plan) => true;
-
-    public void Verbose(string message) { }
-
-    public void Warning(string message) => Warnings.Add(message);
-
-    public bool Confirm(string query, string caption) => true;
-
-    public void Progress(string activity, string status, int percent, bool completed = false) { }
-}

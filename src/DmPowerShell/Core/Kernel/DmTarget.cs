@@ -23,28 +23,3 @@ public sealed record DmTarget(ulong StartSector, ulong LengthSectors, string Tar
         return new DmTarget(start, length, parts[2], parts.Length > 3 ? parts[3] : "");
     }
 }
-
-/// <summary>What DM_DEVICE_INFO tells about a device.</summary>
-public sealed record DeviceInfo(
-    string Name,
-    string? Uuid,
-    bool Suspended,
-    bool LiveTable,
-    bool InactiveTable,
-    int OpenCount,
-    uint EventNumber,
-    uint Major,
-    uint Minor,
-    bool ReadOnly,
-    int TargetCount,
-    bool DeferredRemove)
-{
-    public string DevicePath => $"/dev/mapper/{Name}";
-    public Interop.DeviceNumber Device => new(Major, Minor);
-}
-
-/// <summary>A device as DM_DEVICE_LIST names it.</summary>
-public sealed record DeviceListEntry(string Name, Interop.DeviceNumber Device);
-
-/// <summary>Library and kernel driver versions.</summary>
-public sealed record DeviceMapperVersion(string Library, string Driver);

@@ -2,25 +2,6 @@ using DmPowerShell.Units;
 
 namespace DmPowerShell.Lvm;
 
-/// <summary>One LVM command: a program and its argument list (never a shell string).</summary>
-public sealed record LvmCommand(string Program, IReadOnlyList<string> Arguments)
-{
-    public override string ToString() =>
-        string.Join(' ', new[] { Program }.Concat(Arguments.Select(a => a.Length > 0 && a.All(c => char.IsLetterOrDigit(c) || "-_./%=:+@".Contains(c)) ? a : $"'{a}'")));
-}
-
-/// <summary>LVM's dm names: `vg-lv`, each '-' inside a name doubled.</summary>
-public static class LvmNames
-{
-    /// <summary>Once thin LVs exist, LVM maps the thin-pool target itself under this name.</summary>
-    public static string PoolTargetName(string volumeGroup, string logicalVolume) => Registry.Naming.LvmDeviceName(volumeGroup, logicalVolume) + "-tpool";
-
-    /// <summary>LVM's own rule for VG and LV names: letters, digits and + _ . -, not starting with '-'.</summary>
-    public static bool IsValid(string name) =>
-        name.Length is > 0 and <= 127 && name[0] != '-' && name is not "." and not ".."
-        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '_' or '.' or '-');
-}
-
 /// <summary>What an LVM-mode New-ThinPool does, as the guide's commands (pure: the plan, never the run).</summary>
 public sealed record LvmPoolPlan
 {

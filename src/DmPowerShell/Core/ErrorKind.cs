@@ -1,0 +1,16 @@
+namespace DmPowerShell;
+
+/// <summary>The kind of a failure, which the cmdlets map to an ErrorCategory.</summary>
+public enum ErrorKind
+{
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    ResourceBusy,
+    InvalidState,
+    NotSupported,
+    PermissionDenied,
+    Unavailable,
+    Timeout,
+    OperationFailed,
+}

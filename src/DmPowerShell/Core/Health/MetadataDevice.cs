@@ -1,0 +1,7 @@
+using System.Globalization;
+using System.Xml;
+
+namespace DmPowerShell.Health;
+
+/// <summary>One thin device as the pool's own metadata knows it (thin_dump's &lt;device&gt;).</summary>
+public sealed record MetadataDevice(uint Id, ulong MappedBlocks, ulong Transaction, uint CreationTime, uint SnapshotTime);

@@ -1,0 +1,12 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+
+namespace DmPowerShell.Health;
+
+/// <summary>One fix Repair-ThinPool made (or, under -WhatIf, would have made).</summary>
+public sealed record PoolRepair(string Pool, ProblemKind Kind, uint? ThinId, string? Name, string Action, bool Done);

@@ -1,0 +1,20 @@
+using System.Text.Json;
+using DmPowerShell.Interop;
+using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
+using DmPowerShell.Registry;
+using DmPowerShell.Storage;
+using DmPowerShell.Units;
+
+namespace DmPowerShell.Health;
+
+/// <summary>The registry half of an export: the pool's record, its volumes' records and the id counter.</summary>
+public sealed record RegistryExport
+{
+    public int Schema { get; init; } = 1;
+    public required PoolRecord Pool { get; init; }
+    public required IReadOnlyList<VolumeRecord> Volumes { get; init; }
+    public uint NextId { get; init; }
+    public ulong TransactionId { get; init; }
+    public DateTimeOffset Created { get; init; }
+}

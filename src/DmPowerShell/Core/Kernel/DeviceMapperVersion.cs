@@ -1,0 +1,6 @@
+using System.Globalization;
+
+namespace DmPowerShell.Kernel;
+
+/// <summary>Library and kernel driver versions.</summary>
+public sealed record DeviceMapperVersion(string Library, string Driver);
