@@ -121,6 +121,10 @@ try {
         Add-Result 'floor' 'snapshot+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $n, ($floorId + $n), $origin.ThinId, $origin.DeviceName)) $n
         Add-Result 'floor' "snapshot x$Bulk (each)" $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $Bulk, ($floorId + 2 * $n), $origin.ThinId, $origin.DeviceName, $Bulk)) $Bulk
         Add-Result 'floor' 'deactivate+remove' $level (Invoke-Native $Floor @('bench', $poolDevice, 'remove', (2 * $n + $Bulk), $floorId)) (2 * $n + $Bulk)
+        # The minimal floor: messages and devices only, no transaction id (what dmsetup must do; not crash-safe).
+        Add-Result 'minimal' 'create+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'create-minimal', $n, $floorId, $originSectors)) $n
+        Add-Result 'minimal' 'snapshot+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot-minimal', $n, ($floorId + $n), $origin.ThinId, $origin.DeviceName)) $n
+        $null = Invoke-Native $Floor @('bench', $poolDevice, 'remove', (2 * $n), $floorId)
         $floorId += 10000
 
         Add-Result 'dmsetup' 'create+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'create', $n, $scriptId, $originSectors)) $n

@@ -5,6 +5,12 @@
  *   floor <pool> <pool major:minor> create   <count> <first id> <sectors>
  *   floor <pool> <pool major:minor> snapshot <count> <first id> <origin id> <origin device> [per call]
  *   floor <pool> <pool major:minor> remove   <count> <first id>
+ *   floor <pool> <pool major:minor> create-minimal   <count> <first id> <sectors>
+ *   floor <pool> <pool major:minor> snapshot-minimal <count> <first id> <origin id> <origin device>
+ *
+ * The minimal floor is what dmsetup must do and no more: the create message (suspending an
+ * origin around a snapshot's), and the new device's create+load+resume. No transaction id, no
+ * status reads: a crash between message and device leaves an id nobody records.
  *
  * Devices are named <pool>-f<id>. Prints the mean milliseconds per operation (per snapshot when
  * several share one suspend of the origin).
@@ -143,6 +149,29 @@ int main(int argc, char **argv)
             simple(DM_DEVICE_RESUME, "resume", origin_device);
             status(pool, 1);
             for (int k = 0; k < per_call; k++, done++) create(pool, pool_device, first + i + k, sectors);
+        }
+    } else if (!strcmp(op, "create-minimal") && argc >= 7) {
+        uint64_t sectors = strtoull(argv[6], NULL, 10);
+        for (int i = 0; i < count; i++, done++) {
+            snprintf(text, sizeof text, "create_thin %u", first + i);
+            message(pool, text);
+            create(pool, pool_device, first + i, sectors);
+        }
+    } else if (!strcmp(op, "snapshot-minimal") && argc >= 8) {
+        unsigned origin = (unsigned)strtoul(argv[6], NULL, 10);
+        const char *origin_device = argv[7];
+        struct dm_task *t = task(DM_DEVICE_TABLE, origin_device);
+        uint64_t start, sectors;
+        char *type, *params;
+        if (!dm_task_run(t)) die("table", origin_device);
+        dm_get_next_target(t, NULL, &start, &sectors, &type, &params);
+        dm_task_destroy(t);
+        for (int i = 0; i < count; i++, done++) {
+            simple(DM_DEVICE_SUSPEND, "suspend", origin_device);
+            snprintf(text, sizeof text, "create_snap %u %u", first + i, origin);
+            message(pool, text);
+            simple(DM_DEVICE_RESUME, "resume", origin_device);
+            create(pool, pool_device, first + i, sectors);
         }
     } else if (!strcmp(op, "remove")) {
         for (int i = 0; i < count; i++, done++) {

@@ -21,6 +21,8 @@ Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
         foreach ($operation in 'create+activate', 'snapshot+activate', 'deactivate+remove') {
             foreach ($contender in 'module', 'core', 'floor', 'dmsetup', 'lvm') { @{ Contender = $contender; Operation = $operation } }
         }
+        @{ Contender = 'minimal'; Operation = 'create+activate' }
+        @{ Contender = 'minimal'; Operation = 'snapshot+activate' }
         @{ Contender = 'module'; Operation = 'snapshot x3 (each)' }
         @{ Contender = 'floor'; Operation = 'snapshot x3 (each)' }
         @{ Contender = 'module'; Operation = 'Get-PoolStatus' }
@@ -44,6 +46,7 @@ Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
         Import-Module (Join-Path $PSScriptRoot '../../../benchmark/BenchmarkReport.psm1') -Force
         $table = Get-BenchmarkTable $script:report.Results
         ($table | Where-Object Operation -eq 'snapshot+activate').'Module/Floor' | Should -BeGreaterThan 0
+        ($table | Where-Object Operation -eq 'snapshot+activate').'Module/Minimal' | Should -BeGreaterThan 0
         ($table | Where-Object Operation -eq 'snapshot+activate').'Lvm/Module' | Should -BeGreaterThan 0
         @(Get-BenchmarkTargets $script:report.Results).Count | Should -BeGreaterThan 3
     }

@@ -5,7 +5,8 @@ namespace DmPowerShell.Pools.Backings;
 
 public abstract partial class OwnedBacking
 {
-    private const string PoolPhase = "pool", VolumesPhase = "volumes";
+    // The pool's own steps run under its lock; the volumes' activation takes that lock itself.
+    private const string PoolPhase = Plan.Main, VolumesPhase = "volumes";
 
     /// <summary>Activates a recorded pool with the same devices and table, then the volumes recorded as active.</summary>
     public ThinPool? Enable(PoolRecord record, IOperationHost host)
