@@ -163,6 +163,17 @@ public sealed class PoolTransactionTests : IDisposable
     }
 
     [Fact]
+    public void A_command_refused_because_the_pool_is_inactive_releases_the_pools_lock()
+    {
+        dm.Remove(pool.DeviceName);
+
+        var error = Assert.Throws<DmPowerShellException>(() => volumes.Recover("web", host));
+
+        Assert.Equal(ErrorIds.PoolInactive, error.ErrorId);
+        using var again = registry.LockPool("web"); // would wait for a leaked lock, then time out
+    }
+
+    [Fact]
     public void WhatIf_changes_nothing()
     {
         volumes.Create("web", "base", 1L << 20, null, activate: true, host);

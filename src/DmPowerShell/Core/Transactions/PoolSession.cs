@@ -76,6 +76,9 @@ public sealed class PoolSession : IDisposable
 
     public void Dispose() => poolLock?.Dispose();
 
+    /// <summary>The live pool's device number, or null while it is inactive (for plans shown before <see cref="Prepare"/>).</summary>
+    public DeviceNumber? LivePoolDevice() => Dm.GetInfo(Pool.DeviceName) is { } info && info.Uuid == Pool.Uuid ? info.Device : null;
+
     /// <summary>The pool's status without committing its metadata.</summary>
     public ThinPoolStatus Status() => ThinPoolStatus.Parse(Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
 

@@ -8,139 +8,181 @@ namespace DmPowerShell.Volumes;
 
 public sealed partial class VolumeService
 {
+    // Each change below is built as a plan twice: for -WhatIf and -Confirm before the pool's lock, and
+    // again under it (after recovery), where it runs: the second sees what another command changed.
+
     public ThinVolume? Enable(string pool, string name, bool readOnly, IOperationHost host)
     {
         using var session = Open(pool);
-        var plan = $"create device /dev/mapper/{Naming.VolumeDeviceName(pool, name)}{(readOnly ? " read-only" : "")}";
-        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Enable", plan))
+        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Enable", EnablePlan(session, name, readOnly, out _).Render()))
         {
             return null;
         }
         session.Prepare(host);
-        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
-        var info = dm.GetInfo(Naming.VolumeDeviceName(pool, name));
+        EnablePlan(session, name, readOnly, out var record).Run(host);
+        return Describe(session.Pool, record with { Active = true }, session.Volumes);
+    }
+
+    private Plan EnablePlan(PoolSession session, string name, bool readOnly, out VolumeRecord record)
+    {
+        var found = record = session.Volumes.Find(name) ?? throw VolumeNotFound(session.Pool.Name, name);
+        var plan = new Plan();
+        var info = dm.GetInfo(session.VolumeDeviceName(found));
         if (info is null)
         {
-            host.Verbose(session.ActivationText(record, readOnly, session.PoolDevice));
-            session.Activate(record, readOnly);
+            plan.Add(() => session.ActivationText(found, readOnly, session.LivePoolDevice()), () => session.Activate(found, readOnly));
         }
-        else if (info.Uuid != Naming.VolumeUuid(session.Pool.Id, record.ThinId))
+        else if (info.Uuid != Naming.VolumeUuid(session.Pool.Id, found.ThinId))
         {
             throw new DmPowerShellException(ErrorIds.NameTaken, ErrorKind.AlreadyExists,
                 $"Another device named '{info.Name}' (uuid '{info.Uuid}') is active; remove it before enabling '{name}'.", name);
         }
-        if (!record.Active) session.Volumes.Save(record with { Active = true });
-        return Describe(session.Pool, record, session.Volumes);
+        if (!found.Active)
+        {
+            plan.Add($"record '{name}' as active", () => session.Volumes.Save(found with { Active = true }));
+        }
+        return plan;
     }
 
     public bool Disable(string pool, string name, IOperationHost host)
     {
         using var session = Open(pool);
-        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Disable", $"remove device /dev/mapper/{Naming.VolumeDeviceName(pool, name)}"))
+        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Disable", DisablePlan(session, name).Render()))
         {
             return false;
         }
         session.Prepare(host);
-        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
+        DisablePlan(session, name).Run(host);
+        return true;
+    }
+
+    private Plan DisablePlan(PoolSession session, string name)
+    {
+        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(session.Pool.Name, name);
+        var plan = new Plan();
         if (session.LiveDevice(record) is not null)
         {
-            host.Verbose($"remove device /dev/mapper/{session.VolumeDeviceName(record)}");
-            session.RemoveDevice(record);
+            plan.Add($"remove device /dev/mapper/{session.VolumeDeviceName(record)}", () => session.RemoveDevice(record));
         }
-        if (record.Active) session.Volumes.Save(record with { Active = false });
-        return true;
+        if (record.Active)
+        {
+            plan.Add($"record '{name}' as inactive", () => session.Volumes.Save(record with { Active = false }));
+        }
+        return plan;
     }
 
     /// <summary>After the pool itself came up: the volumes recorded as active come back.</summary>
     internal void ActivateRecorded(PoolRecord pool, IOperationHost host)
     {
-        using var session = Open(pool.Name).Prepare(host);
-        foreach (var record in session.Volumes.List().Where(r => r.Active))
+        // Opened before Prepare takes the lock: a Prepare that throws still releases it.
+        using var session = Open(pool.Name);
+        session.Prepare(host);
+        var plan = new Plan();
+        foreach (var record in session.Volumes.List().Where(r => r.Active && dm.GetInfo(session.VolumeDeviceName(r)) is null))
         {
-            if (dm.GetInfo(session.VolumeDeviceName(record)) is null)
-            {
-                host.Verbose(session.ActivationText(record, record.ReadOnly, session.PoolDevice));
-                session.Activate(record, record.ReadOnly);
-            }
+            plan.Add(session.ActivationText(record, record.ReadOnly, session.PoolDevice), () => session.Activate(record, record.ReadOnly));
         }
+        plan.Run(host);
     }
 
     public ThinVolume? Rename(string pool, string name, string newName, IOperationHost host)
     {
         using var session = Open(pool);
         CheckName(session.Pool, newName);
-        var oldDevice = Naming.VolumeDeviceName(pool, name);
-        var newDevice = Naming.VolumeDeviceName(pool, newName);
-        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Rename", $"rename /dev/mapper/{oldDevice} to /dev/mapper/{newDevice} if active{Environment.NewLine}point the name '{newName}' at the record"))
+        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Rename", RenamePlan(session, name, newName, _ => { }).Render()))
         {
             return null;
         }
         session.Prepare(host);
-        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
+        VolumeRecord? renamed = null;
+        RenamePlan(session, name, newName, r => renamed = r).Run(host);
+        return Describe(session.Pool, renamed!, session.Volumes);
+    }
+
+    private Plan RenamePlan(PoolSession session, string name, string newName, Action<VolumeRecord> renamed)
+    {
+        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(session.Pool.Name, name);
         CheckNameFree(session, newName);
+        var oldDevice = session.VolumeDeviceName(record);
+        var newDevice = Naming.VolumeDeviceName(session.Pool.Name, newName);
+        var plan = new Plan();
         if (session.LiveDevice(record) is not null)
         {
-            host.Verbose($"rename /dev/mapper/{oldDevice} to /dev/mapper/{newDevice}");
-            dm.Rename(oldDevice, newDevice);
+            plan.Add($"rename /dev/mapper/{oldDevice} to /dev/mapper/{newDevice}", () => dm.Rename(oldDevice, newDevice));
         }
-        var renamed = session.Volumes.Rename(record, newName);
-        return Describe(session.Pool, renamed, session.Volumes);
+        plan.Add($"point the name '{newName}' at the record of thin id {record.ThinId} (its device, when active: /dev/mapper/{newDevice})", () => renamed(session.Volumes.Rename(record, newName)));
+        return plan;
     }
 
     public ThinVolume? Resize(string pool, string name, long size, bool growFileSystem, IOperationHost host)
     {
         using var session = Open(pool);
         CheckSize(size);
-        var deviceName = Naming.VolumeDeviceName(pool, name);
-        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Resize",
-                $"load table: 0 {size / DmTarget.SectorSize} thin <pool major:minor> <id>; suspend and resume /dev/mapper/{deviceName}{(growFileSystem ? Environment.NewLine + "grow its file system" : "")}"))
+        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Resize", ResizePlan(session, name, size, growFileSystem, host, out _).Render()))
         {
             return null;
         }
         session.Prepare(host);
         FaultInjection.Begin("resize");
-        var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
-        session.ResumeIfLeftSuspended(deviceName, host);
-        if (size < record.Size)
+        session.ResumeIfLeftSuspended(Naming.VolumeDeviceName(pool, name), host);
+        ResizePlan(session, name, size, growFileSystem, host, out var record).Run(host);
+        return Describe(session.Pool, record with { Size = size }, session.Volumes);
+    }
+
+    private Plan ResizePlan(PoolSession session, string name, long size, bool growFileSystem, IOperationHost host, out VolumeRecord record)
+    {
+        var found = record = session.Volumes.Find(name) ?? throw VolumeNotFound(session.Pool.Name, name);
+        if (size < found.Size)
         {
             throw new DmPowerShellException(ErrorIds.ShrinkNotSupported, ErrorKind.InvalidArgument,
-                $"'{name}' is {ByteSize.Format(record.Size)}; shrinking a thin volume would cut off its file system, so it is refused. Give a size of at least that.", name);
+                $"'{name}' is {ByteSize.Format(found.Size)}; shrinking a thin volume would cut off its file system, so it is refused. Give a size of at least that.", name);
         }
-        var active = session.LiveDevice(record) is not null;
+        var deviceName = session.VolumeDeviceName(found);
+        var active = session.LiveDevice(found) is not null;
+        if (growFileSystem && !active)
+        {
+            throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState, $"'{name}' is not active: its file system cannot grow. Enable-ThinVolume it first.", name);
+        }
+        var plan = new Plan();
         if (active)
         {
-            var target = new ThinTable(session.PoolDevice.ToString(), new ThinId(record.ThinId)).ToTarget((ulong)size / DmTarget.SectorSize);
-            host.Verbose($"load table: {target}");
-            dm.Load(deviceName, new[] { target });
-            FaultInjection.Step("table-loaded");
-            host.Verbose($"suspend /dev/mapper/{deviceName}");
-            dm.Suspend(deviceName);
-            FaultInjection.Step("suspended");
-            try
+            var poolDevice = session.LivePoolDevice();
+            var text = $"load table: 0 {Sectors.FromBytes(size)} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {found.ThinId}";
+            plan.Add(text, () =>
             {
-                host.Verbose($"resume /dev/mapper/{deviceName}");
-                dm.Resume(deviceName);
-            }
-            catch
+                dm.Load(deviceName, new[] { new ThinTable(session.PoolDevice.ToString(), found.ThinId).ToTarget(Sectors.FromBytes(size)) });
+                FaultInjection.Step("table-loaded");
+            });
+            plan.Add($"suspend /dev/mapper/{deviceName}", () =>
             {
-                // Try once more; the error of the first try wins.
-                try { dm.Resume(deviceName); } catch (DeviceMapperException) { }
-                throw;
-            }
-            FaultInjection.Step("resumed");
+                dm.Suspend(deviceName);
+                FaultInjection.Step("suspended");
+            });
+            plan.Add($"resume /dev/mapper/{deviceName}", () =>
+            {
+                try
+                {
+                    dm.Resume(deviceName);
+                }
+                catch
+                {
+                    // Try once more; the error of the first try wins.
+                    try { dm.Resume(deviceName); } catch (DeviceMapperException) { }
+                    throw;
+                }
+                FaultInjection.Step("resumed");
+            });
         }
-        record = record with { Size = size };
-        session.Volumes.Save(record);
-        FaultInjection.Step("record-written");
+        plan.Add($"write the record of '{name}': {ByteSize.Format(size)}", () =>
+        {
+            session.Volumes.Save(found with { Size = size });
+            FaultInjection.Step("record-written");
+        });
         if (growFileSystem)
         {
-            if (!active)
-            {
-                throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState, $"'{name}' is not active: its file system cannot grow. Enable-ThinVolume it first.", name);
-            }
-            FileSystem.Grow($"/dev/mapper/{deviceName}", record.FileSystem, host);
+            plan.Add($"grow the {found.FileSystem ?? "file"} system on /dev/mapper/{deviceName}", () => FileSystem.Grow($"/dev/mapper/{deviceName}", found.FileSystem, host));
         }
-        return Describe(session.Pool, record, session.Volumes);
+        return plan;
     }
 
     /// <summary>Deactivates and deletes a volume. Its snapshots stay intact.</summary>

@@ -32,13 +32,15 @@ public sealed partial class VolumeService
     /// <summary>Completes or rolls back what an interrupted command left (preparing a session does it).</summary>
     public void Recover(string pool, IOperationHost host)
     {
-        using var session = Open(pool).Prepare(host);
+        using var session = Open(pool);
+        session.Prepare(host);
     }
 
     /// <summary>Deletes a thin id that has no record (Repair-ThinPool -DeleteUnrecorded), as one transaction.</summary>
     public void DeleteUnrecordedThinId(string pool, uint id, IOperationHost host)
     {
-        using var session = Open(pool).Prepare(host);
+        using var session = Open(pool);
+        session.Prepare(host);
         if (session.Volumes.FindById(id) is not null)
         {
             throw new DmPowerShellException(ErrorIds.InvalidSetting, ErrorKind.InvalidState, $"Thin id {id} of pool '{pool}' has a record now; it is not deleted.", id);
