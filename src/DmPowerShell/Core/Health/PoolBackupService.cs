@@ -35,46 +35,56 @@ public sealed class PoolBackupService
         var metadataFile = MetadataFileIn(folder, name);
         var registryFile = RegistryFileIn(folder, name);
         var active = pools.IsActive(record);
-        var plan = string.Join(Environment.NewLine,
-            active ? $"message {record.DevicePath} 0 reserve_metadata_snap; thin_dump --metadata-snap <metadata device> > {metadataFile}; message {record.DevicePath} 0 release_metadata_snap"
-                   : $"thin_dump {record.MetadataPath} > {metadataFile}",
-            $"write {registryFile} (the pool's record, its volumes' records and the id counter), mode 0600");
-        if (!host.ShouldProcess($"pool '{name}'", "Export", plan))
+        var store = new VolumeStore(pools.Registry, name);
+        string xml = "";
+        PoolMetadata? metadata = null;
+        RegistryExport? export = null;
+        var plan = new Plan();
+        plan.Add("", () => DurableFile.CreateFolder(folder));
+        plan.Add(active ? $"message {record.DevicePath} 0 reserve_metadata_snap; thin_dump --metadata-snap <metadata device>; message {record.DevicePath} 0 release_metadata_snap"
+                        : $"thin_dump {record.MetadataPath} (through a read-only loop device)", () =>
+        {
+            if (active)
+            {
+                xml = new PoolHealthService(pools, dm).WithMetadataSnapshot(record, host, device => PoolHealthService.ThinDump(device, metadataSnapshot: true));
+            }
+            else
+            {
+                using var device = PoolHealthService.OpenReadOnly(record.MetadataPath);
+                xml = PoolHealthService.ThinDump(device.Path, metadataSnapshot: false);
+            }
+            metadata = PoolMetadata.ParseXml(xml);
+        });
+        plan.Add($"write {metadataFile}", () =>
+        {
+            DurableFile.Write(metadataFile, System.Text.Encoding.UTF8.GetBytes(xml));
+            FaultInjection.Step("metadata-written");
+        });
+        plan.Add($"write {registryFile} (the pool's record, its volumes' records and the id counter), mode 0600", () =>
+        {
+            export = new RegistryExport
+            {
+                Pool = record,
+                Volumes = store.List(),
+                NextId = store.NextId,
+                TransactionId = metadata!.Transaction,
+                Created = DateTimeOffset.UtcNow,
+            };
+            DurableFile.Write(registryFile, JsonSerializer.SerializeToUtf8Bytes(export, PoolRegistry.Json));
+        });
+        if (!host.ShouldProcess($"pool '{name}'", "Export", plan.Render()))
         {
             return null;
         }
         FaultInjection.Begin("export");
-        DurableFile.CreateFolder(folder);
-        using var poolLock = pools.Registry.LockPool(name);
-        var store = new VolumeStore(pools.Registry, name);
-        string xml;
-        if (active)
+        using (pools.Registry.LockPool(name))
         {
-            xml = new PoolHealthService(pools, dm).WithMetadataSnapshot(record, host, device => PoolHealthService.ThinDump(device, metadataSnapshot: true));
+            plan.Run(host);
         }
-        else
-        {
-            using var device = PoolHealthService.OpenReadOnly(record.MetadataPath);
-            xml = PoolHealthService.ThinDump(device.Path, metadataSnapshot: false);
-        }
-        var metadata = PoolMetadata.ParseXml(xml);
-        host.Verbose($"write {metadataFile}");
-        DurableFile.Write(metadataFile, System.Text.Encoding.UTF8.GetBytes(xml));
-        FaultInjection.Step("metadata-written");
-        var export = new RegistryExport
-        {
-            Pool = record,
-            Volumes = store.List(),
-            NextId = store.NextId,
-            TransactionId = metadata.Transaction,
-            Created = DateTimeOffset.UtcNow,
-        };
-        host.Verbose($"write {registryFile}");
-        DurableFile.Write(registryFile, JsonSerializer.SerializeToUtf8Bytes(export, PoolRegistry.Json));
         return new PoolBackup
         {
             Pool = name, MetadataFile = metadataFile, RegistryFile = registryFile,
-            TransactionId = metadata.Transaction, Volumes = export.Volumes.Count, Created = export.Created,
+            TransactionId = export!.TransactionId, Volumes = export.Volumes.Count, Created = export.Created,
         };
     }
 
@@ -105,41 +115,50 @@ public sealed class PoolBackupService
         {
             throw new DmPowerShellException(ErrorIds.PoolActive, ErrorKind.InvalidState, $"Pool '{name}' is active; Disable-ThinPool '{name}' -DeactivateVolumes first, then restore.", name);
         }
-        var plan = string.Join(Environment.NewLine, pools.BackingOf(record).DescribeMetadataReplacement(record, spareDevice, $"thin_restore -i {metadataFile}", ".restoring", "before-restore").Concat(new[] {
-            $"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId})",
-            "data written since the export is not in the restored metadata" }));
-        if (!host.ShouldProcess($"pool '{name}'", "Restore", plan))
+        var backing = pools.BackingOf(record);
+        var plan = new Plan();
+        const string RecordPhase = "record";
+        plan.Add(RecordPhase, pools.Registry.FindPool(name) is null ? $"write the record of pool '{name}' from {registryFile}" : "", () =>
+        {
+            pools.Registry.EnsureWritableRoot();
+            using (pools.Registry.LockRegistry())
+            {
+                if (pools.Registry.FindPool(name) is null) pools.Registry.SavePool(record with { State = RecordState.Ready });
+            }
+        });
+        plan.Add(string.Join(Environment.NewLine, backing.DescribeMetadataReplacement(record, spareDevice, $"thin_restore -i {metadataFile}", ".restoring", "before-restore")), () =>
+        {
+            // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
+            var dataBytes = BlockDevices.IsBlockDevice(record.DataPath) ? (long)BlockDevices.GetSize(record.DataPath)
+                : File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
+            var blocks = Math.Min(dataBytes, record.DataSize) / record.BlockSize;
+            backing.ReplaceMetadata(record, spareDevice, ".restoring", "before-restore", host, output => ExternalTool.Run("thin_restore", new[]
+            {
+                "-i", metadataFile, "-o", output,
+                "--data-block-size", Sectors.FromBytes(record.BlockSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--nr-data-blocks", blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }), failed => new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                $"{failed.Program} failed on the export of pool '{name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. Nothing was changed.", metadataFile));
+        });
+        plan.Add($"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId}); data written since the export is not in the restored metadata", () =>
+        {
+            var store = new VolumeStore(pools.Registry, name);
+            foreach (var volume in store.List()) store.Delete(volume);
+            store.ClearJournal();
+            foreach (var volume in export.Volumes) store.Save(volume);
+            if (export.NextId > store.NextId) store.SkipId(export.NextId - 1);
+            FaultInjection.Step("records-replaced");
+        });
+        if (!host.ShouldProcess($"pool '{name}'", "Restore", plan.Render()))
         {
             return null;
         }
         FaultInjection.Begin("restore");
-        pools.Registry.EnsureWritableRoot();
-        using (pools.Registry.LockRegistry())
+        plan.Run(RecordPhase, host);
+        using (pools.Registry.LockPool(name))
         {
-            if (pools.Registry.FindPool(name) is null) pools.Registry.SavePool(record with { State = RecordState.Ready });
+            plan.Run(host);
         }
-        using var poolLock = pools.Registry.LockPool(name);
-        // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
-        var dataBytes = BlockDevices.IsBlockDevice(record.DataPath) ? (long)BlockDevices.GetSize(record.DataPath)
-            : File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
-        var blocks = Math.Min(dataBytes, record.DataSize) / record.BlockSize;
-        pools.BackingOf(record).ReplaceMetadata(record, spareDevice, ".restoring", "before-restore", host, output =>
-        {
-            host.Verbose($"thin_restore -i {metadataFile} -o {output} (data blocks from the pool)");
-            return ExternalTool.Run("thin_restore", new[]
-            {
-                "-i", metadataFile, "-o", output,
-                "--data-block-size", (record.BlockSize / DmTarget.SectorSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--nr-data-blocks", blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            });
-        }, failed => new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-            $"{failed.Program} failed on the export of pool '{name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. Nothing was changed.", metadataFile));
-        var store = new VolumeStore(pools.Registry, name);
-        foreach (var volume in store.List()) store.Delete(volume);
-        store.ClearJournal();
-        foreach (var volume in export.Volumes) store.Save(volume);
-        if (export.NextId > store.NextId) store.SkipId(export.NextId - 1);
-        FaultInjection.Step("records-replaced");
         return new PoolBackup
         {
             Pool = name, MetadataFile = metadataFile, RegistryFile = registryFile,

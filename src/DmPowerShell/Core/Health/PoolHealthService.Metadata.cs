@@ -67,36 +67,38 @@ public sealed partial class PoolHealthService
         return record;
     }
 
-    private string RepairMetadataPlan(PoolRecord record, string? spareDevice) => string.Join(Environment.NewLine,
-        new[] { $"deactivate the thin volumes of pool '{record.Name}' and the pool" }
-            .Concat(pools.BackingOf(record).DescribeMetadataReplacement(record, spareDevice, $"thin_repair -i {record.MetadataPath}", ".repaired", "damaged"))
-            .Append($"activate pool '{record.Name}' and the volumes recorded as active"));
-
-    /// <summary>LVM's way: repair into a spare, check the spare, swap, keep the original.</summary>
-    private void RepairMetadata(PoolRecord record, string? spareDevice, IOperationHost host)
+    /// <summary>LVM's way: repair into a spare, check the spare, swap, keep the original; the volumes come back as they were.</summary>
+    private Plan RepairMetadataPlan(PoolRecord record, string? spareDevice, IOperationHost host)
     {
-        var wereActive = ReadRepairMarker(record.Name)
-            ?? new VolumeStore(pools.Registry, record.Name).List().Where(v => v.Active).Select(v => v.Name).ToList();
-        DurableFile.Write(RepairMarker(record.Name), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(wereActive));
-        if (pools.IsActive(record))
+        var backing = pools.BackingOf(record);
+        IReadOnlyList<string> wereActive = Array.Empty<string>();
+        var plan = new Plan();
+        plan.Add($"deactivate the thin volumes of pool '{record.Name}' and the pool", () =>
         {
-            pools.Disable(record.Name, deactivateVolumes: true, host);
-        }
-        FaultInjection.Begin("repair-metadata");
-        FaultInjection.Step("pool-offline");
-        using (pools.Registry.LockPool(record.Name))
-        using (var input = OpenReadOnly(record.MetadataPath))
-        {
-            pools.BackingOf(record).ReplaceMetadata(record, spareDevice, ".repaired", "damaged", host, output =>
+            wereActive = ReadRepairMarker(record.Name)
+                ?? new VolumeStore(pools.Registry, record.Name).List().Where(v => v.Active).Select(v => v.Name).ToList();
+            DurableFile.Write(RepairMarker(record.Name), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(wereActive));
+            if (pools.IsActive(record))
             {
-                host.Verbose($"thin_repair -i {input.Path} -o {output}");
-                return ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output });
-            }, failed => failed.Program == "thin_check"
-                ? new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                    $"The repaired metadata of pool '{record.Name}' still fails thin_check: {failed.Error.Trim()}. The original is untouched.", record.Name)
-                : new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                    $"thin_repair could not repair the metadata of pool '{record.Name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. The original is untouched.", record.Name));
-        }
-        FinishRepair(pools.Require(record.Name), wereActive, host);
+                pools.Disable(record.Name, deactivateVolumes: true, host);
+            }
+            FaultInjection.Begin("repair-metadata");
+            FaultInjection.Step("pool-offline");
+        });
+        plan.Add(string.Join(Environment.NewLine, backing.DescribeMetadataReplacement(record, spareDevice, $"thin_repair -i {record.MetadataPath}", ".repaired", "damaged")), () =>
+        {
+            using (pools.Registry.LockPool(record.Name))
+            using (var input = OpenReadOnly(record.MetadataPath))
+            {
+                backing.ReplaceMetadata(record, spareDevice, ".repaired", "damaged", host, output => ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output }),
+                    failed => failed.Program == "thin_check"
+                    ? new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                        $"The repaired metadata of pool '{record.Name}' still fails thin_check: {failed.Error.Trim()}. The original is untouched.", record.Name)
+                    : new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                        $"thin_repair could not repair the metadata of pool '{record.Name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. The original is untouched.", record.Name));
+            }
+        });
+        plan.Add($"activate pool '{record.Name}' and the volumes recorded as active", () => FinishRepair(pools.Require(record.Name), wereActive, host));
+        return plan;
     }
 }

@@ -72,8 +72,9 @@ public sealed partial class PoolHealthService
             var action = $"take pool '{name}' offline, thin_repair its metadata into a spare and use the repaired copy, keeping the original";
             // A given spare was checked above; a missing one is refused here, before anything changes.
             if (spareDevice is null) pools.BackingOf(record).CheckSpare(record, spareDevice, force);
-            var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", RepairMetadataPlan(record, spareDevice));
-            if (ok) RepairMetadata(record, spareDevice, host);
+            var plan = RepairMetadataPlan(record, spareDevice, host);
+            var ok = host.ShouldProcess($"pool '{name}'", "Repair metadata", plan.Render());
+            if (ok) plan.Run(host);
             done.Add(new PoolRepair(name, damaged.Kind, null, null, action, ok));
             if (!ok) return done;
             record = pools.Require(name);
