@@ -1,7 +1,3 @@
-using DmPowerShell.Kernel;
-using DmPowerShell.Registry;
-using DmPowerShell.Units;
-
 namespace DmPowerShell.Health;
 
 /// <summary>An active dm device stacked on the pool: its name, UUID and the thin id its table maps.</summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Xml;
-
 namespace DmPowerShell.Health;
 
 /// <summary>One thin device as the pool's own metadata knows it (thin_dump's &lt;device&gt;).</summary>

@@ -1,11 +1,3 @@
-using System.Text.Json;
-using DmPowerShell.Interop;
-using DmPowerShell.Kernel;
-using DmPowerShell.Pools;
-using DmPowerShell.Registry;
-using DmPowerShell.Storage;
-using DmPowerShell.Units;
-
 namespace DmPowerShell.Health;
 
 /// <summary>What Export-ThinPool wrote: the pool's metadata (thin_dump XML) and its registry, side by side.</summary>

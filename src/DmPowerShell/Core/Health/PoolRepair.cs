@@ -1,11 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using DmPowerShell.Interop;
-using DmPowerShell.Kernel;
-using DmPowerShell.Pools;
-using DmPowerShell.Registry;
-using DmPowerShell.Storage;
-
 namespace DmPowerShell.Health;
 
 /// <summary>One fix Repair-ThinPool made (or, under -WhatIf, would have made).</summary>

@@ -1,6 +1,5 @@
 using DmPowerShell.Kernel;
 using DmPowerShell.Registry;
-using DmPowerShell.Units;
 
 namespace DmPowerShell.Health;
 

@@ -1,10 +1,4 @@
-using System.Text.Json;
-using DmPowerShell.Interop;
-using DmPowerShell.Kernel;
-using DmPowerShell.Pools;
 using DmPowerShell.Registry;
-using DmPowerShell.Storage;
-using DmPowerShell.Units;
 
 namespace DmPowerShell.Health;
 

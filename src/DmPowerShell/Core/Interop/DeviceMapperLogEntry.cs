@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-
 namespace DmPowerShell.Interop;
 
 /// <summary>One message libdevmapper wanted to log.</summary>

@@ -1,7 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
-using static Tmds.Linux.LibC;
-
 namespace DmPowerShell.Interop;
 
 /// <summary>A loop device bound to a backing file.</summary>

@@ -1,8 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
-
 namespace DmPowerShell.Interop;
 
 /// <summary>A libc call failed; carries the errno, never parsed text.</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>The device (or thin id) is in use (EBUSY).</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>A device of that name or uuid, or a thin id, already exists (EEXIST).</summary>

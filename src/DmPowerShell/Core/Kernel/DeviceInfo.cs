@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>What DM_DEVICE_INFO tells about a device.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>A device as DM_DEVICE_LIST names it.</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>A device-mapper call failed. Carries the errno that libdevmapper reported.</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 public static class DeviceMapperExtensions

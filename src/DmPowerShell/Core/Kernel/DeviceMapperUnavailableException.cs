@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>No device-mapper driver can be reached: not loaded, no permission, or no libdevmapper.</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>The named device does not exist (ENXIO).</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>What a pool does with discards (the kernel's three feature words).</summary>

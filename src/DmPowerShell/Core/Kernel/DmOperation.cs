@@ -1,5 +1,3 @@
-using DmPowerShell.Interop;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>What the module asked device-mapper to do when it failed.</summary>

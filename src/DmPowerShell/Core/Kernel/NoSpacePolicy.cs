@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>What the pool does when it runs out of data space.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>The pool's I/O mode from its status line.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>Whether the kernel could report a target's status at all.</summary>

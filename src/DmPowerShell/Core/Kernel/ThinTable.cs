@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace DmPowerShell.Kernel;
 
 /// <summary>The parameters of a thin target: `&lt;pool dev&gt; &lt;dev id&gt; [&lt;external origin dev&gt;]`.</summary>

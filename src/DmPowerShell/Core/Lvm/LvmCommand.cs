@@ -1,5 +1,3 @@
-using DmPowerShell.Units;
-
 namespace DmPowerShell.Lvm;
 
 /// <summary>One LVM command: a program and its argument list (never a shell string).</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Units;
-
 namespace DmPowerShell.Lvm;
 
 /// <summary>LVM's dm names: `vg-lv`, each '-' inside a name doubled.</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Kernel;
-
 namespace DmPowerShell.Monitoring;
 
 /// <summary>What happened to a watched pool.</summary>

@@ -1,5 +1,3 @@
-using DmPowerShell.Kernel;
-
 namespace DmPowerShell.Monitoring;
 
 /// <summary>Which of the pool's two spaces an event concerns.</summary>

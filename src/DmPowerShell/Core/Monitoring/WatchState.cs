@@ -1,7 +1,4 @@
 using DmPowerShell.Kernel;
-using DmPowerShell.Pools;
-using DmPowerShell.Registry;
-using DmPowerShell.Units;
 
 namespace DmPowerShell.Monitoring;
 

@@ -1,5 +1,3 @@
-using DmPowerShell.Kernel;
-
 namespace DmPowerShell.Pools;
 
 /// <summary>Who made a thin pool, judged from its dm uuid and name.</summary>

@@ -1,7 +1,4 @@
-using System.Text;
 using DmPowerShell.Kernel;
-using DmPowerShell.Registry;
-using DmPowerShell.Units;
 
 namespace DmPowerShell.Pools;
 

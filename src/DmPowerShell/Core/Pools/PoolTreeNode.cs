@@ -1,5 +1,3 @@
-using DmPowerShell.Volumes;
-
 namespace DmPowerShell.Pools;
 
 /// <summary>One row of a pool drawn as a device tree, like lsblk: the pool, its data and metadata, its thin devices by snapshot chain.</summary>

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using DmPowerShell.Kernel;
 
 namespace DmPowerShell.Registry;
 

@@ -1,9 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
-using DmPowerShell.Interop;
-using static Tmds.Linux.LibC;
-
 namespace DmPowerShell.Registry;
 
 /// <summary>A lock could not be taken in time.</summary>

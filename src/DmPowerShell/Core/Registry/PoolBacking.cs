@@ -1,6 +1,3 @@
-using System.Text.Json.Serialization;
-using DmPowerShell.Kernel;
-
 namespace DmPowerShell.Registry;
 
 /// <summary>Where a pool's data and metadata live.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json.Serialization;
-using DmPowerShell.Kernel;
-
 namespace DmPowerShell.Registry;
 
 /// <summary>Whether a pool's creation finished. A record left in Creating is rolled back.</summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace DmPowerShell.Storage;
 
 /// <summary>The result of a helper program (blkid, mkfs, thin_check ...).</summary>

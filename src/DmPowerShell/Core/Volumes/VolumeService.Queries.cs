@@ -1,5 +1,4 @@
 using DmPowerShell.Kernel;
-using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 
 namespace DmPowerShell.Volumes;

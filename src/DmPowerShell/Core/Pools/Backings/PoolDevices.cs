@@ -1,8 +1,4 @@
 using DmPowerShell.Interop;
-using DmPowerShell.Kernel;
-using DmPowerShell.Registry;
-using DmPowerShell.Storage;
-using DmPowerShell.Units;
 
 namespace DmPowerShell.Pools.Backings;
 

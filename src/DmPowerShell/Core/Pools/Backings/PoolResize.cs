@@ -1,5 +1,3 @@
-using DmPowerShell.Registry;
-
 namespace DmPowerShell.Pools.Backings;
 
 /// <summary>Resize-ThinPool's request: sizes left null stay; LVM mode may add physical volumes first.</summary>
