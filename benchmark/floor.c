@@ -99,6 +99,18 @@ static void simple(int type, const char *what, const char *name)
     run_with_cookie(t, what, name);
 }
 
+/* The length of a device's (single-target) table, in sectors. */
+static uint64_t length_of(const char *device)
+{
+    struct dm_task *t = task(DM_DEVICE_TABLE, device);
+    uint64_t start, sectors;
+    char *type, *params;
+    if (!dm_task_run(t)) die("table", device);
+    dm_get_next_target(t, NULL, &start, &sectors, &type, &params);
+    dm_task_destroy(t);
+    return sectors;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -130,12 +142,7 @@ int main(int argc, char **argv)
         unsigned origin = (unsigned)strtoul(argv[6], NULL, 10);
         const char *origin_device = argv[7];
         int per_call = argc >= 9 ? atoi(argv[8]) : 1;
-        struct dm_task *t = task(DM_DEVICE_TABLE, origin_device);
-        uint64_t start, sectors;
-        char *type, *params;
-        if (!dm_task_run(t)) die("table", origin_device);
-        dm_get_next_target(t, NULL, &start, &sectors, &type, &params);
-        dm_task_destroy(t);
+        uint64_t sectors = length_of(origin_device);
         for (int i = 0; i < count; i += per_call) {
             info(pool);
             uint64_t tx = status(pool, 0);
@@ -160,12 +167,7 @@ int main(int argc, char **argv)
     } else if (!strcmp(op, "snapshot-minimal") && argc >= 8) {
         unsigned origin = (unsigned)strtoul(argv[6], NULL, 10);
         const char *origin_device = argv[7];
-        struct dm_task *t = task(DM_DEVICE_TABLE, origin_device);
-        uint64_t start, sectors;
-        char *type, *params;
-        if (!dm_task_run(t)) die("table", origin_device);
-        dm_get_next_target(t, NULL, &start, &sectors, &type, &params);
-        dm_task_destroy(t);
+        uint64_t sectors = length_of(origin_device);
         for (int i = 0; i < count; i++, done++) {
             simple(DM_DEVICE_SUSPEND, "suspend", origin_device);
             snprintf(text, sizeof text, "create_snap %u %u", first + i, origin);
