@@ -163,4 +163,16 @@ public sealed class RegistryTests : IDisposable
         Assert.Contains("\"OriginId\":3", written.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => System.Text.Json.JsonSerializer.Deserialize<VolumeRecord>(earlier.Replace("\"ThinId\":7", "\"ThinId\":16777216", StringComparison.Ordinal), PoolRegistry.Json));
     }
+
+    [Fact]
+    public void Volumes_are_listed_in_thin_id_order()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        registry.SavePool(new PoolRecord { Name = "order", Id = "o", State = RecordState.Ready, DataPath = "/d", MetadataPath = "/m", BlockSize = 65536 });
+        var store = new VolumeStore(registry, "order");
+        foreach (var (name, id) in new[] { ("c", 12u), ("a", 3u), ("b", 7u) }) store.Save(new VolumeRecord { Name = name, ThinId = new ThinId(id) });
+
+        Assert.Equal(new uint[] { 3, 7, 12 }, store.List().Select(r => r.ThinId.Value));
+    }
 }

@@ -6,7 +6,7 @@ namespace DmPowerShell.Kernel;
 
 /// <summary>A thin device id inside a pool: 24 bits. Stored in records as the plain number.</summary>
 [JsonConverter(typeof(ThinIdJsonConverter))]
-public readonly record struct ThinId
+public readonly record struct ThinId : IComparable<ThinId>, IComparable
 {
     public const uint Max = (1u << 24) - 1;
 
@@ -35,4 +35,9 @@ public readonly record struct ThinId
     }
 
     public static implicit operator uint(ThinId id) => id.Value;
+
+    // Records and listings are ordered by thin id.
+    public int CompareTo(ThinId other) => Value.CompareTo(other.Value);
+
+    public int CompareTo(object? other) => other is ThinId id ? CompareTo(id) : throw new ArgumentException("not a thin id", nameof(other));
 }
