@@ -30,8 +30,8 @@ public sealed class LoopPoolFixture : IDisposable
         MetadataLoop = metaLoop.Device;
         Table = new ThinPoolTable
         {
-            MetadataDevice = MetadataLoop.Device.ToString(),
-            DataDevice = DataLoop.Device.ToString(),
+            MetadataDevice = MetadataLoop.Device,
+            DataDevice = DataLoop.Device,
             BlockSizeSectors = BlockSectors,
             LowWaterMarkBlocks = 16,
         };

@@ -10,8 +10,8 @@ public sealed class TargetParsingTests
     {
         // `dmsetup table docker-8:1-123141-pool` in the guide.
         var table = ThinPoolTable.Parse("7:1 7:0 128 32768 1 skip_block_zeroing");
-        Assert.Equal("7:1", table.MetadataDevice);
-        Assert.Equal("7:0", table.DataDevice);
+        Assert.Equal(new DeviceNumber(7, 1), table.MetadataDevice);
+        Assert.Equal(new DeviceNumber(7, 0), table.DataDevice);
         Assert.Equal(128u, table.BlockSizeSectors);
         Assert.Equal(65536UL, table.BlockSizeBytes);
         Assert.Equal(32768UL, table.LowWaterMarkBlocks);
@@ -23,7 +23,7 @@ public sealed class TargetParsingTests
     [Fact]
     public void Thin_pool_table_writes_every_feature_and_none_when_default()
     {
-        var plain = new ThinPoolTable { MetadataDevice = "7:1", DataDevice = "7:0", BlockSizeSectors = 1024, LowWaterMarkBlocks = 10 };
+        var plain = new ThinPoolTable { MetadataDevice = new DeviceNumber(7, 1), DataDevice = new DeviceNumber(7, 0), BlockSizeSectors = 1024, LowWaterMarkBlocks = 10 };
         Assert.Equal("7:1 7:0 1024 10", plain.ToParameters());
         var all = plain with
         {

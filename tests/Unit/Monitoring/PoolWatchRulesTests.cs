@@ -1,3 +1,4 @@
+using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
 using DmPowerShell.Monitoring;
 using DmPowerShell.Pools;
@@ -155,7 +156,7 @@ public sealed class PoolWatchRulesTests
         Assert.Equal(7UL, record.LowWaterMarkFor(4096));
         var watched = record with { DataAutoextend = At70By25 };
         Assert.Equal(4096UL * 30 / 100, watched.LowWaterMarkFor(4096));
-        Assert.Equal(4096UL * 30 / 100, watched.TableFor("7:1", "7:0").LowWaterMarkBlocks);
+        Assert.Equal(4096UL * 30 / 100, watched.TableFor(new DeviceNumber(7, 1), new DeviceNumber(7, 0)).LowWaterMarkBlocks);
         Assert.Equal(1UL, (record with { DataAutoextend = At70By25 with { ThresholdPercent = 99 } }).LowWaterMarkFor(50));
     }
 }

@@ -1,3 +1,4 @@
+using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
 using DmPowerShell.Pools;
 using DmPowerShell.Registry;
@@ -30,7 +31,7 @@ public sealed class PoolPlanTests : IDisposable
         };
         registry.SavePool(pool);
         dm = new RecordingDeviceMapper(pool.DeviceName, pool.Uuid);
-        dm.SetTable(pool.DeviceName, pool.TableFor("7:1", "7:0").ToTarget((ulong)pool.DataSize / 512));
+        dm.SetTable(pool.DeviceName, pool.TableFor(new DeviceNumber(7, 1), new DeviceNumber(7, 0)).ToTarget((ulong)pool.DataSize / 512));
         pools = new PoolService(registry, dm);
     }
 

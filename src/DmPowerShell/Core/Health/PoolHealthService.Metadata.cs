@@ -30,11 +30,11 @@ public sealed partial class PoolHealthService
         var id = uuid[Naming.UuidPrefix.Length..^"-pool".Length];
         var target = dm.GetTable(deviceName).Single();
         var table = ThinPoolTable.Parse(target.Parameters);
-        string Backing(string device, out bool loop)
+        string Backing(DeviceNumber device, out bool loop)
         {
             var backing = $"/sys/dev/block/{device}/loop/backing_file";
             loop = File.Exists(backing);
-            return loop ? File.ReadAllText(backing).Trim() : PoolService.BlockDeviceName(device) ?? device;
+            return loop ? File.ReadAllText(backing).Trim() : PoolService.BlockDeviceName(device);
         }
         var dataPath = Backing(table.DataDevice, out var dataIsLoop);
         var metadataPath = Backing(table.MetadataDevice, out _);
@@ -47,7 +47,7 @@ public sealed partial class PoolHealthService
             DataPath = dataPath,
             MetadataPath = metadataPath,
             DataSize = (long)target.LengthSectors * DmTarget.SectorSize,
-            MetadataSize = (long)BlockDevices.GetSize(PoolService.BlockDeviceName(table.MetadataDevice) ?? table.MetadataDevice),
+            MetadataSize = (long)BlockDevices.GetSize(PoolService.BlockDeviceName(table.MetadataDevice)),
             BlockSize = (long)table.BlockSizeBytes,
             LowWaterMarkBlocks = table.LowWaterMarkBlocks,
             SkipBlockZeroing = table.SkipBlockZeroing,

@@ -87,8 +87,7 @@ public sealed partial class PoolHealthService
     internal T WithMetadataSnapshot<T>(PoolRecord record, IOperationHost? host, Func<string, T> read)
     {
         var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
-        var metadataDevice = PoolService.BlockDeviceName(table.MetadataDevice) ?? throw new DmPowerShellException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
-            $"The metadata device {table.MetadataDevice} of pool '{record.Name}' has no node in /dev.", record.Name);
+        var metadataDevice = PoolService.BlockDeviceName(table.MetadataDevice);
         // A held snapshot under the pool's lock is one a killed command of ours left: the kernel
         // holds one at most, so it is released before taking ours.
         if (ThinPoolStatus.Parse(dm.GetStatus(record.DeviceName, noFlush: true).Single().Parameters).HeldMetadataRoot is not null)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DmPowerShell.Interop;
 
 namespace DmPowerShell.Kernel;
 
@@ -13,8 +14,8 @@ public sealed record ThinPoolTable
     public const uint MaxBlockSectors = 2_097_152;    // 1 GiB
     public const uint BlockSectorsMultiple = 128;     // multiples of 64 KiB
 
-    public required string MetadataDevice { get; init; }
-    public required string DataDevice { get; init; }
+    public required DeviceNumber MetadataDevice { get; init; }
+    public required DeviceNumber DataDevice { get; init; }
     public required uint BlockSizeSectors { get; init; }
     public ulong LowWaterMarkBlocks { get; init; }
     public bool SkipBlockZeroing { get; init; }
@@ -53,10 +54,16 @@ public sealed record ThinPoolTable
         return null;
     }
 
-    public string ToParameters()
+    public string ToParameters() => ToParameters(MetadataDevice.ToString(), DataDevice.ToString());
+
+    /// <summary>The target line -WhatIf shows before the devices exist: placeholders where their numbers go.</summary>
+    public string Describe(ulong lengthSectors, string metadataDevice, string dataDevice) =>
+        $"0 {lengthSectors} {TargetType} {ToParameters(metadataDevice, dataDevice)}";
+
+    private string ToParameters(string metadataDevice, string dataDevice)
     {
         var features = Features;
-        var text = string.Create(CultureInfo.InvariantCulture, $"{MetadataDevice} {DataDevice} {BlockSizeSectors} {LowWaterMarkBlocks}");
+        var text = string.Create(CultureInfo.InvariantCulture, $"{metadataDevice} {dataDevice} {BlockSizeSectors} {LowWaterMarkBlocks}");
         return features.Count == 0 ? text : $"{text} {features.Count} {string.Join(' ', features)}";
     }
 
@@ -67,14 +74,15 @@ public sealed record ThinPoolTable
         var words = parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words.Length < 4
             || !uint.TryParse(words[2], NumberStyles.None, CultureInfo.InvariantCulture, out var blockSize)
-            || !ulong.TryParse(words[3], NumberStyles.None, CultureInfo.InvariantCulture, out var lowWater))
+            || !ulong.TryParse(words[3], NumberStyles.None, CultureInfo.InvariantCulture, out var lowWater)
+            || !DeviceNumber.TryParse(words[0], out var metadataDevice) || !DeviceNumber.TryParse(words[1], out var dataDevice))
         {
             throw new FormatException($"'{parameters}' is not a thin-pool table.");
         }
         var table = new ThinPoolTable
         {
-            MetadataDevice = words[0],
-            DataDevice = words[1],
+            MetadataDevice = metadataDevice,
+            DataDevice = dataDevice,
             BlockSizeSectors = blockSize,
             LowWaterMarkBlocks = lowWater,
         };

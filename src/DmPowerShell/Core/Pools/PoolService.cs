@@ -213,22 +213,18 @@ public sealed class PoolService
 
     // ---------------------------------------------------------------- helpers
 
-    /// <summary>/dev/loopN or /dev/dm-N for a major:minor, from sysfs; the input when unknown.</summary>
-    internal static string? BlockDeviceName(string device)
+    /// <summary>/dev/loopN or /dev/dm-N for a device number, from sysfs; the number (major:minor) when unknown.</summary>
+    internal static string BlockDeviceName(DeviceNumber device)
     {
-        if (!DeviceNumber.TryParse(device, out _))
-        {
-            return device;
-        }
         var link = $"/sys/dev/block/{device}";
         try
         {
             var target = new DirectoryInfo(link).LinkTarget;
-            return target is null ? device : "/dev/" + Path.GetFileName(target);
+            return target is null ? device.ToString() : "/dev/" + Path.GetFileName(target);
         }
         catch (IOException)
         {
-            return device;
+            return device.ToString();
         }
     }
 }

@@ -187,7 +187,7 @@ public sealed class PoolStatusReader
         return pools.Registry.ListPools(includeUnfinished: true).FirstOrDefault(r => r.Uuid == uuid);
     }
 
-    private static string? LoopBackingFile(string device)
+    private static string? LoopBackingFile(DeviceNumber device)
     {
         var file = $"/sys/dev/block/{device}/loop/backing_file";
         try

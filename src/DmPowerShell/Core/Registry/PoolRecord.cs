@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
 
 namespace DmPowerShell.Registry;
@@ -57,8 +58,8 @@ public sealed record PoolRecord
         ? Math.Max(1, dataBlocks * (ulong)(100 - DataAutoextend.ThresholdPercent) / 100)
         : LowWaterMarkBlocks;
 
-    /// <summary>The table for the given devices (major:minor), as the record describes it.</summary>
-    public ThinPoolTable TableFor(string metadataDevice, string dataDevice) => new()
+    /// <summary>The table for the given devices, as the record describes it.</summary>
+    public ThinPoolTable TableFor(DeviceNumber metadataDevice, DeviceNumber dataDevice) => new()
     {
         MetadataDevice = metadataDevice,
         DataDevice = dataDevice,

@@ -91,11 +91,12 @@ public abstract partial class OwnedBacking : IPoolBacking
     /// <summary>create + load of the pool's device, with the devices the attach steps found.</summary>
     private void PlanDevice(Plan plan, PoolRecord record, PoolDevices devices, string crashPoint)
     {
-        string Target() => record.TableFor(devices.Metadata?.ToString() ?? PlannedDevice(record, metadata: true),
-            devices.Data?.ToString() ?? PlannedDevice(record, metadata: false)).ToTarget(Length(record, devices.DataBytes ?? DataBytes(record))).ToString();
+        string Target() => devices.Metadata is { } metadata && devices.Data is { } data
+            ? record.TableFor(metadata, data).ToTarget(Length(record, devices.DataBytes ?? DataBytes(record))).ToString()
+            : record.TableFor(default, default).Describe(Length(record, DataBytes(record)), PlannedDevice(record, metadata: true), PlannedDevice(record, metadata: false));
         plan.Add(() => $"create device {record.DevicePath} uuid {record.Uuid}{Environment.NewLine}load table: {Target()}", () =>
         {
-            var target = record.TableFor(devices.Metadata!.Value.ToString(), devices.Data!.Value.ToString()).ToTarget(Length(record, devices.DataBytes!.Value));
+            var target = record.TableFor(devices.Metadata!.Value, devices.Data!.Value).ToTarget(Length(record, devices.DataBytes!.Value));
             Dm.Create(record.DeviceName, record.Uuid, new[] { target });
             FaultInjection.Step(crashPoint);
         });
@@ -122,7 +123,7 @@ public abstract partial class OwnedBacking : IPoolBacking
 
     /// <summary>The table's devices as /dev paths (loop or dm), for the detach steps.</summary>
     protected static IEnumerable<string> DevicePaths(ThinPoolTable table) =>
-        new[] { table.DataDevice, table.MetadataDevice }.Select(d => PoolService.BlockDeviceName(d)).OfType<string>();
+        new[] { table.DataDevice, table.MetadataDevice }.Select(PoolService.BlockDeviceName);
 
     private ThinPoolTable LiveTable(PoolRecord record) => ThinPoolTable.Parse(Dm.GetTable(record.DeviceName).Single().Parameters);
 
