@@ -1,3 +1,4 @@
+using DmPowerShell.Units;
 using System.Diagnostics;
 using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
@@ -35,7 +36,7 @@ public sealed class LoopPoolFixture : IDisposable
             BlockSizeSectors = BlockSectors,
             LowWaterMarkBlocks = 16,
         };
-        DataSectors = dataBytes / DmTarget.SectorSize;
+        DataSectors = Sectors.FromBytes(dataBytes);
         Client.Create(Name, $"DMPS-TEST-{Guid.NewGuid():N}", new[] { Table.ToTarget(DataSectors) });
     }
 
@@ -59,7 +60,7 @@ public sealed class LoopPoolFixture : IDisposable
     {
         Client.SendMessage(Name, PoolMessage.CreateThin(new ThinId(id)));
         var name = $"{Name}-thin{id}";
-        Client.Create(name, null, new[] { new ThinTable(PoolPath, new ThinId(id)).ToTarget(sizeBytes / DmTarget.SectorSize) });
+        Client.Create(name, null, new[] { new ThinTable(PoolPath, new ThinId(id)).ToTarget(Sectors.FromBytes(sizeBytes)) });
         thinDevices.Add(name);
         return name;
     }

@@ -46,7 +46,7 @@ public sealed partial class PoolHealthService
             Backing = Pools.Backings.PoolBackings.KindOf(dataOnLoop: dataIsLoop),
             DataPath = dataPath,
             MetadataPath = metadataPath,
-            DataSize = (long)target.LengthSectors * DmTarget.SectorSize,
+            DataSize = Sectors.ToBytes(target.LengthSectors),
             MetadataSize = (long)BlockDevices.GetSize(PoolService.BlockDeviceName(table.MetadataDevice)),
             BlockSize = (long)table.BlockSizeBytes,
             LowWaterMarkBlocks = table.LowWaterMarkBlocks,

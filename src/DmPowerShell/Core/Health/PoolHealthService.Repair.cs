@@ -131,7 +131,7 @@ public sealed partial class PoolHealthService
                 case ProblemKind.SizeMismatch:
                 {
                     var live = views.LiveDevices.First(d => d.ThinId == problem.ThinId);
-                    var size = (long)(live.LengthSectors * DmTarget.SectorSize);
+                    var size = Sectors.ToBytes(live.LengthSectors);
                     var ok = host.ShouldProcess($"record of volume '{problem.Name}'", "Update", $"write {store.RecordPath(problem.ThinId!.Value)}: size {ByteSize.Format(size)} (its live table)");
                     if (ok && store.FindById(problem.ThinId.Value) is { } stale)
                     {
@@ -155,7 +155,7 @@ public sealed partial class PoolHealthService
         string sizeNote;
         if (live is not null)
         {
-            size = (long)live.LengthSectors * DmTarget.SectorSize;
+            size = Sectors.ToBytes(live.LengthSectors);
             sizeNote = "the size of its live table";
         }
         else

@@ -111,10 +111,10 @@ public static class PoolInspection
                         "record its live state", record.ThinId, record.Name);
                 }
                 // The kernel's table is what the volume's users see; a record that says otherwise is stale.
-                if (live is not null && (ulong)record.Size != live.LengthSectors * DmTarget.SectorSize)
+                if (live is not null && record.Size != Sectors.ToBytes(live.LengthSectors))
                 {
                     Add(ProblemKind.SizeMismatch,
-                        $"Volume '{record.Name}' is recorded as {ByteSize.Format(record.Size)} but its live table is {ByteSize.Format((long)(live.LengthSectors * DmTarget.SectorSize))}.",
+                        $"Volume '{record.Name}' is recorded as {ByteSize.Format(record.Size)} but its live table is {ByteSize.Format(Sectors.ToBytes(live.LengthSectors))}.",
                         "record the size of its live table", record.ThinId, record.Name);
                 }
             }

@@ -5,8 +5,6 @@ namespace DmPowerShell.Kernel;
 /// <summary>One line of a device-mapper table or status: a target over a range of sectors.</summary>
 public sealed record DmTarget(ulong StartSector, ulong LengthSectors, string TargetType, string Parameters)
 {
-    public const int SectorSize = 512;
-
     /// <summary>The line as `dmsetup table` prints it.</summary>
     public override string ToString() => $"{StartSector} {LengthSectors} {TargetType} {Parameters}".TrimEnd();
 

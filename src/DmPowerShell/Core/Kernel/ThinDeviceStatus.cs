@@ -1,11 +1,12 @@
 using System.Globalization;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Kernel;
 
 /// <summary>A thin target's status: `&lt;mapped sectors&gt; &lt;highest mapped sector|-&gt;`, or Fail/Error/-.</summary>
 public sealed record ThinDeviceStatus(TargetHealth Health, ulong MappedSectors, ulong? HighestMappedSector)
 {
-    public ulong MappedBytes => MappedSectors * DmTarget.SectorSize;
+    public ulong MappedBytes => (ulong)Sectors.ToBytes(MappedSectors);
 
     public static ThinDeviceStatus Parse(string parameters)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DmPowerShell.Interop;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Kernel;
 
@@ -23,7 +24,7 @@ public sealed record ThinPoolTable
     public NoSpacePolicy NoSpacePolicy { get; init; } = NoSpacePolicy.Queue;
     public bool ReadOnly { get; init; }
 
-    public ulong BlockSizeBytes => (ulong)BlockSizeSectors * DmTarget.SectorSize;
+    public ulong BlockSizeBytes => (ulong)Sectors.ToBytes(BlockSizeSectors);
 
     /// <summary>The feature words in the order dmsetup prints them.</summary>
     public IReadOnlyList<string> Features

@@ -56,11 +56,11 @@ public static class PoolRules
 
     public static void CheckBlockSize(long blockSize)
     {
-        if (blockSize <= 0 || blockSize % DmTarget.SectorSize != 0)
+        if (blockSize <= 0 || blockSize % Units.Sectors.Size != 0)
         {
             throw Invalid(ErrorIds.InvalidBlockSize, $"The block size must be a positive multiple of 64 KiB; {blockSize} bytes is not.", blockSize);
         }
-        var problem = ThinPoolTable.CheckBlockSize((ulong)(blockSize / DmTarget.SectorSize));
+        var problem = ThinPoolTable.CheckBlockSize(Units.Sectors.FromBytes(blockSize));
         if (problem is not null)
         {
             throw Invalid(ErrorIds.InvalidBlockSize, $"The block size {ByteSize.Format(blockSize)} is not allowed: {problem}.", blockSize);
@@ -91,7 +91,7 @@ public static class PoolRules
 
     public static long RoundUp(long value, long multiple) => (value + multiple - 1) / multiple * multiple;
 
-    public static string Sectors(long bytes) => (bytes / DmTarget.SectorSize).ToString(CultureInfo.InvariantCulture);
+    public static string Sectors(long bytes) => Units.Sectors.FromBytes(bytes).ToString(CultureInfo.InvariantCulture);
 
     public static DmPowerShellException Invalid(string id, string message, object? target) =>
         new(id, ErrorKind.InvalidArgument, message, target);

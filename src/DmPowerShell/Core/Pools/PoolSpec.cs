@@ -12,7 +12,7 @@ public sealed record PoolSpec
     public const long MinMetadataSize = 2 * ByteSize.MiB;
     /// <summary>The kernel's THIN_METADATA_MAX_SECTORS: 255 * (1 &lt;&lt; 14) * 8 sectors, about 15.94 GiB.</summary>
     public const long MaxMetadataSectors = 33_423_360;
-    public const long MaxMetadataSize = MaxMetadataSectors * DmTarget.SectorSize;
+    public const long MaxMetadataSize = MaxMetadataSectors * Sectors.Size;
     public const long MetadataBlockSize = 4096;
 
     public required string Name { get; init; }

@@ -2,6 +2,7 @@ using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
 using DmPowerShell.Registry;
 using DmPowerShell.Storage;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Pools;
 
@@ -112,7 +113,7 @@ public sealed class PoolStatusReader
         // A device under a recorded volume's own name is that volume; only others cost an ioctl.
         var recordedNames = volumes?.Select(v => Naming.VolumeDeviceName(record!.Name, v.Name)).ToHashSet(StringComparer.Ordinal) ?? new HashSet<string>();
         var unrecorded = thins.Where(t => !recordedNames.Contains(t.Name) && !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
-        var provisioned = (volumes?.Sum(v => v.Size) ?? 0) + unrecorded.Sum(t => (long)t.Length * DmTarget.SectorSize);
+        var provisioned = (volumes?.Sum(v => v.Size) ?? 0) + unrecorded.Sum(t => Sectors.ToBytes(t.Length));
         var baseVolume = volumes?.Where(v => v.OriginId is null).MinBy(v => v.ThinId);
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Registry;
 
@@ -63,7 +64,7 @@ public sealed record PoolRecord
     {
         MetadataDevice = metadataDevice,
         DataDevice = dataDevice,
-        BlockSizeSectors = (uint)(BlockSize / DmTarget.SectorSize),
+        BlockSizeSectors = (uint)Sectors.FromBytes(BlockSize),
         LowWaterMarkBlocks = LowWaterMarkFor((ulong)(DataSize / BlockSize)),
         SkipBlockZeroing = SkipBlockZeroing,
         DiscardMode = DiscardMode,

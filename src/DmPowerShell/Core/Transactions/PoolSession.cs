@@ -3,6 +3,7 @@ using DmPowerShell.Kernel;
 using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 using DmPowerShell.Storage;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Transactions;
 
@@ -95,12 +96,12 @@ public sealed class PoolSession : IDisposable
     /// <param name="poolDevice">The live pool's device number, when known.</param>
     public string ActivationText(VolumeRecord volume, bool readOnly, DeviceNumber? poolDevice = null) =>
         $"create device /dev/mapper/{VolumeDeviceName(volume)} uuid {Naming.VolumeUuid(Pool.Id, volume.ThinId)}{(readOnly || volume.ReadOnly ? " read-only" : "")}{Environment.NewLine}" +
-        $"load table: 0 {volume.Size / DmTarget.SectorSize} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {volume.ThinId}";
+        $"load table: 0 {Sectors.FromBytes(volume.Size)} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {volume.ThinId}";
 
     /// <summary>Creates the volume's device: its thin table over the live pool.</summary>
     public void Activate(VolumeRecord volume, bool readOnly)
     {
-        var target = new ThinTable(PoolDevice.ToString(), new ThinId(volume.ThinId)).ToTarget((ulong)volume.Size / DmTarget.SectorSize);
+        var target = new ThinTable(PoolDevice.ToString(), new ThinId(volume.ThinId)).ToTarget(Sectors.FromBytes(volume.Size));
         Dm.Create(VolumeDeviceName(volume), Naming.VolumeUuid(Pool.Id, volume.ThinId), new[] { target }, readOnly || volume.ReadOnly);
     }
 

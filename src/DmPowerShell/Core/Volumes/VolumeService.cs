@@ -71,9 +71,9 @@ public sealed partial class VolumeService
         {
             throw PoolRules.Invalid(ErrorIds.InvalidSize, $"A volume's size must be positive; {size} bytes is not.", size);
         }
-        if (size % DmTarget.SectorSize != 0)
+        if (size % Sectors.Size != 0)
         {
-            throw PoolRules.Invalid(ErrorIds.InvalidSize, $"A volume's size must be a multiple of 512 bytes (a sector); {size} bytes is not. Use {ByteSize.Format(PoolRules.RoundUp(size, DmTarget.SectorSize))}.", size);
+            throw PoolRules.Invalid(ErrorIds.InvalidSize, $"A volume's size must be a multiple of 512 bytes (a sector); {size} bytes is not. Use {ByteSize.Format(PoolRules.RoundUp(size, Sectors.Size))}.", size);
         }
     }
 
