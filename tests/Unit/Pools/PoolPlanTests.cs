@@ -106,6 +106,29 @@ public sealed class PoolPlanTests : IDisposable
     }
 
     [Fact]
+    public void New_ThinPool_WhatIf_on_loop_files_shows_every_step_with_placeholders_for_the_loops_and_writes_nothing()
+    {
+        var whatIf = new RecordingHost(allow: false);
+        var before = Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories).Order().ToList();
+
+        Assert.Null(pools.Create(new PoolSpec { Name = "fresh", DataSize = 1L << 30, MetadataSize = 64L << 20 }, whatIf));
+
+        var plan = Assert.Single(whatIf.Plans).Split(Environment.NewLine);
+        var folder = registry.PoolFolder("fresh");
+        Assert.Equal(8, plan.Length);
+        Assert.StartsWith($"write record {folder}/pool.json", plan[0], StringComparison.Ordinal);
+        Assert.Equal($"create sparse file {folder}/data (1 GiB, mode 0600)", plan[1]);
+        Assert.Equal($"create sparse file {folder}/metadata (64 MiB, mode 0600)", plan[2]);
+        Assert.Equal($"attach {folder}/data to /dev/loop<N> (auto-clear)", plan[3]);
+        Assert.Equal($"attach {folder}/metadata to /dev/loop<M> (auto-clear)", plan[4]);
+        Assert.StartsWith("create device /dev/mapper/fresh uuid DMPS-", plan[5], StringComparison.Ordinal);
+        Assert.StartsWith("load table: 0 2097152 thin-pool <metadata loop major:minor> <data loop major:minor> 128 ", plan[6], StringComparison.Ordinal);
+        Assert.Equal("mark the record ready", plan[7]);
+        Assert.Empty(dm.Calls);
+        Assert.Equal(before, Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories).Order().ToList());
+    }
+
+    [Fact]
     public void Every_backing_mode_has_a_type_and_each_record_gets_its_own()
     {
         foreach (var kind in Enum.GetValues<PoolBacking>())
