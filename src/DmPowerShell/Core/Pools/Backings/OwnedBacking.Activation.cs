@@ -60,34 +60,31 @@ public abstract partial class OwnedBacking
             host.Verbose($"pool '{record.Name}' is not active");
             return true;
         }
-        RefuseActiveVolumes(record, deactivateVolumes, ", or add -DeactivateVolumes");
-        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Disable", DeactivationPlan(record, host).Render()))
+        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Disable", DeactivationPlan(record, deactivateVolumes, ", or add -DeactivateVolumes", host).Render()))
         {
             return false;
         }
         using var poolLock = Registry.LockPool(record.Name);
         FaultInjection.Begin("pool-disable");
         PoolService.ResumeIfLeftSuspended(Dm, record.DeviceName, host);
-        RefuseActiveVolumes(record, deactivateVolumes, "");
-        DeactivationPlan(record, host).Run(host);
+        DeactivationPlan(record, deactivateVolumes, "", host).Run(host);
         return true;
     }
 
-    private void RefuseActiveVolumes(PoolRecord record, bool deactivateVolumes, string orFlag)
+    /// <summary>
+    /// Removes the pool's thin devices, then the pool's device, then what the storage attached.
+    /// Active thin devices are refused unless <paramref name="deactivateVolumes"/> (<paramref name="orFlag"/> ends the message).
+    /// </summary>
+    private Plan DeactivationPlan(PoolRecord record, bool deactivateVolumes, string orFlag, IOperationHost host)
     {
+        var plan = new Plan();
+        // One scan of the host's devices serves the refusal and the plan (each scan reads every table).
         var users = Pools.ThinDevicesOf(record);
         if (users.Count > 0 && !deactivateVolumes)
         {
             throw new DmPowerShellException(ErrorIds.VolumesActive, ErrorKind.ResourceBusy,
                 $"Pool '{record.Name}' has active thin devices ({string.Join(", ", users)}); deactivate them first{orFlag}.", record.Name);
         }
-    }
-
-    /// <summary>Removes the pool's thin devices, then the pool's device, then what the storage attached.</summary>
-    private Plan DeactivationPlan(PoolRecord record, IOperationHost host)
-    {
-        var plan = new Plan();
-        var users = Pools.ThinDevicesOf(record);
         for (var i = 0; i < users.Count; i++)
         {
             var (user, index) = (users[i], i);
@@ -121,8 +118,7 @@ public abstract partial class OwnedBacking
     /// <summary>Deactivates a pool and forgets it. Backing files are deleted only when asked.</summary>
     public bool Remove(PoolRecord record, bool deactivateVolumes, bool deleteBackingFiles, IOperationHost host)
     {
-        RefuseActiveVolumes(record, deactivateVolumes, ", or add -DeactivateVolumes");
-        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Remove", RemovalPlan(record, deleteBackingFiles, host).Render()))
+        if (!host.ShouldProcess($"thin pool '{record.Name}'", "Remove", RemovalPlan(record, deactivateVolumes, ", or add -DeactivateVolumes", deleteBackingFiles, host).Render()))
         {
             return false;
         }
@@ -131,16 +127,15 @@ public abstract partial class OwnedBacking
         {
             FaultInjection.Begin("pool-remove");
             PoolService.ResumeIfLeftSuspended(Dm, record.DeviceName, host);
-            RefuseActiveVolumes(record, deactivateVolumes, "");
-            RemovalPlan(record, deleteBackingFiles, host).Run(host);
+            RemovalPlan(record, deactivateVolumes, "", deleteBackingFiles, host).Run(host);
         }
         Registry.DeletePoolFolderIfEmpty(record.Name);
         return true;
     }
 
-    private Plan RemovalPlan(PoolRecord record, bool deleteBackingFiles, IOperationHost host)
+    private Plan RemovalPlan(PoolRecord record, bool deactivateVolumes, string orFlag, bool deleteBackingFiles, IOperationHost host)
     {
-        var plan = DeactivationPlan(record, host);
+        var plan = DeactivationPlan(record, deactivateVolumes, orFlag, host);
         plan.Add("", () => FaultInjection.Step("deactivated"));
         PlanDelete(plan, record, deleteBackingFiles);
         plan.Add($"delete record {Path.Combine(Registry.PoolFolder(record.Name), "pool.json")}", () =>

@@ -121,10 +121,6 @@ public abstract partial class OwnedBacking : IPoolBacking
         }
     }
 
-    /// <summary>The table's devices as /dev paths (loop or dm), for the detach steps.</summary>
-    protected static IEnumerable<string> DevicePaths(ThinPoolTable table) =>
-        new[] { table.DataDevice, table.MetadataDevice }.Select(PoolService.BlockDeviceName);
-
     private ThinPoolTable LiveTable(PoolRecord record) => ThinPoolTable.Parse(Dm.GetTable(record.DeviceName).Single().Parameters);
 
     // ---------------------------------------------------------------- metadata replacement
