@@ -1,6 +1,8 @@
 /*
  * The benchmark's floor: the libdevmapper calls DmPowerShell makes for each operation, in one
  * process, with no registry, no journal and no checks. What the module costs above this is its own.
+ * Like the module, it reads a device's info and status in one ioctl, and sends no separate commit:
+ * dm-thin commits its metadata after every message it accepts.
  *
  *   floor <pool> <pool major:minor> create   <count> <first id> <sectors>
  *   floor <pool> <pool major:minor> snapshot <count> <first id> <origin id> <origin device> [per call]
@@ -54,6 +56,17 @@ static void info(const char *name)
     dm_task_destroy(t);
 }
 
+/* Whether a device of that name exists (the module checks a new volume's name is free). */
+static int exists(const char *name)
+{
+    struct dm_task *t = task(DM_DEVICE_INFO, name);
+    struct dm_info i;
+    int found = dm_task_run(t) && dm_task_get_info(t, &i) && i.exists;
+    dm_task_destroy(t);
+    return found;
+}
+
+/* A pool's (or thin device's) status without flushing; the module reads its info from the same ioctl. */
 static uint64_t status(const char *pool, int flush)
 {
     struct dm_task *t = task(DM_DEVICE_STATUS, pool);
@@ -130,12 +143,12 @@ int main(int argc, char **argv)
     if (!strcmp(op, "create") && argc >= 7) {
         uint64_t sectors = strtoull(argv[6], NULL, 10);
         for (int i = 0; i < count; i++, done++) {
-            info(pool);
             uint64_t tx = status(pool, 0);
+            snprintf(name, sizeof name, "%s-f%u", pool, first + i);
+            if (exists(name)) die("name taken", name);
             snprintf(text, sizeof text, "create_thin %u", first + i);
             message(pool, text);
             set_transaction(pool, tx);
-            status(pool, 1);
             create(pool, pool_device, first + i, sectors);
         }
     } else if (!strcmp(op, "snapshot") && argc >= 8) {
@@ -144,9 +157,12 @@ int main(int argc, char **argv)
         int per_call = argc >= 9 ? atoi(argv[8]) : 1;
         uint64_t sectors = length_of(origin_device);
         for (int i = 0; i < count; i += per_call) {
-            info(pool);
             uint64_t tx = status(pool, 0);
-            info(origin_device);
+            for (int k = 0; k < per_call; k++) {
+                snprintf(name, sizeof name, "%s-f%u", pool, first + i + k);
+                if (exists(name)) die("name taken", name);
+            }
+            status(origin_device, 0);
             simple(DM_DEVICE_SUSPEND, "suspend", origin_device);
             for (int k = 0; k < per_call; k++) {
                 snprintf(text, sizeof text, "create_snap %u %u", first + i + k, origin);
@@ -154,7 +170,6 @@ int main(int argc, char **argv)
             }
             set_transaction(pool, tx);
             simple(DM_DEVICE_RESUME, "resume", origin_device);
-            status(pool, 1);
             for (int k = 0; k < per_call; k++, done++) create(pool, pool_device, first + i + k, sectors);
         }
     } else if (!strcmp(op, "create-minimal") && argc >= 7) {
@@ -178,14 +193,12 @@ int main(int argc, char **argv)
     } else if (!strcmp(op, "remove")) {
         for (int i = 0; i < count; i++, done++) {
             snprintf(name, sizeof name, "%s-f%u", pool, first + i);
-            info(pool);
+            uint64_t tx = status(pool, 0);
             info(name);
             simple(DM_DEVICE_REMOVE, "remove", name);
-            uint64_t tx = status(pool, 0);
             set_transaction(pool, tx);
             snprintf(text, sizeof text, "delete %u", first + i);
             message(pool, text);
-            status(pool, 1);
         }
     } else {
         fprintf(stderr, "floor: unknown operation %s\n", op);

@@ -70,6 +70,32 @@ public abstract class DmCmdlet : PSCmdlet
 
     private static bool IsExpected(Exception e) => ErrorIds.IsExpected(e);
 
+    /// <summary>
+    /// Whether ShouldProcess may show its text: -WhatIf, a -Confirm prompt (asked for, or the
+    /// cmdlet's impact at or over $ConfirmPreference) or -Verbose, as parameters or preferences.
+    /// When in doubt, yes.
+    /// </summary>
+    private bool MayShowPlan()
+    {
+        try
+        {
+            var bound = MyInvocation.BoundParameters;
+            bool? Bound(string name) => bound.TryGetValue(name, out var value) ? LanguagePrimitives.IsTrue(value) : null;
+            T Preference<T>(string name, T otherwise) =>
+                LanguagePrimitives.TryConvertTo<T>(SessionState.PSVariable.GetValue(name), out var value) ? value : otherwise;
+            if (Bound("WhatIf") ?? Preference("WhatIfPreference", true)) return true;
+            if (Bound("Verbose") ?? Preference("VerbosePreference", ActionPreference.Continue) is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore)) return true;
+            if (Bound("Confirm") is { } confirm) return confirm;
+            var preference = Preference("ConfirmPreference", ConfirmImpact.Low);
+            var impact = ((CmdletAttribute?)Attribute.GetCustomAttribute(GetType(), typeof(CmdletAttribute)))?.ConfirmImpact ?? ConfirmImpact.High;
+            return preference != ConfirmImpact.None && impact >= preference;
+        }
+        catch (Exception e) when (e is PSInvalidOperationException or InvalidCastException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>The core's view of this cmdlet: ShouldProcess with the whole plan, and the output streams.</summary>
     private sealed class CmdletHost : IOperationHost
     {
@@ -77,9 +103,15 @@ public abstract class DmCmdlet : PSCmdlet
 
         public CmdletHost(DmCmdlet cmdlet) => this.cmdlet = cmdlet;
 
-        public bool ShouldProcess(string target, string action, string plan)
+        public bool ShouldProcess(string target, string action, Func<string> describe)
         {
+            if (!cmdlet.MayShowPlan())
+            {
+                // Nothing will be shown: the plan is not built (the change builds it once, under the lock).
+                return cmdlet.ShouldProcess($"{action} {target}", $"{action} {target}?", action);
+            }
             // -WhatIf prints the description: make it the full plan, line by line.
+            var plan = describe();
             var description = $"{action} {target}:{Environment.NewLine}  {plan.Replace(Environment.NewLine, Environment.NewLine + "  ")}";
             return cmdlet.ShouldProcess(description, $"{action} {target}?{Environment.NewLine}{plan}", action);
         }

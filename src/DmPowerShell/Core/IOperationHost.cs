@@ -7,8 +7,15 @@ namespace DmPowerShell;
 /// </summary>
 public interface IOperationHost
 {
-    /// <summary>Asks before a change. <paramref name="plan"/> lists exactly what would be done.</summary>
-    bool ShouldProcess(string target, string action, string plan);
+    /// <summary>
+    /// Asks before a change. <paramref name="plan"/> lists exactly what would be done; the host
+    /// calls it only when it shows the plan (-WhatIf, -Confirm, -Verbose), since building it
+    /// reads the kernel and the registry, which a change that just runs need not do twice.
+    /// </summary>
+    bool ShouldProcess(string target, string action, Func<string> plan);
+
+    /// <summary>Asks before a change whose plan is already text.</summary>
+    bool ShouldProcess(string target, string action, string plan) => ShouldProcess(target, action, () => plan);
 
     void Verbose(string message);
 

@@ -7,7 +7,7 @@ public sealed class SilentHost : IOperationHost
 
     public List<string> Warnings { get; } = new();
 
-    public bool ShouldProcess(string target, string action, string plan) => true;
+    public bool ShouldProcess(string target, string action, Func<string> plan) => true;
 
     public void Verbose(string message) { }
 

@@ -67,7 +67,7 @@ public sealed class PoolTransactionTests : IDisposable
         // and one sync of the pool's folder for the counter and the cleared journal.
         Assert.Equal(7, DurableFile.Syncs - syncs);
 
-        Assert.Equal(new[] { "message create_thin 1", "message set_transaction_id 1 2", "commit", "create base" }, Steps(start));
+        Assert.Equal(new[] { "message create_thin 1", "message set_transaction_id 1 2", "create base" }, Steps(start));
         Assert.Equal("base", Assert.Single(journalAtFirstMessage!.Created).Name);
         Assert.Equal(2u, journalAtFirstMessage.NextId);
         Assert.True(volume.Active);
@@ -86,7 +86,7 @@ public sealed class PoolTransactionTests : IDisposable
 
         Assert.Equal(new[]
         {
-            "suspend base", "message create_snap 1 0", "message create_snap 2 0", "message set_transaction_id 1 2", "resume base", "commit",
+            "suspend base", "message create_snap 1 0", "message create_snap 2 0", "message set_transaction_id 1 2", "resume base",
         }, Steps(start));
         Assert.Equal(new uint?[] { 0, 0 }, new uint?[] { Store.Find("s1")!.OriginId, Store.Find("s2")!.OriginId });
         Assert.Equal(3u, Store.NextId);
@@ -100,7 +100,7 @@ public sealed class PoolTransactionTests : IDisposable
 
         volumes.Remove("web", "base", host);
 
-        Assert.Equal(new[] { "remove base", "message set_transaction_id 1 2", "message delete 0", "commit" }, Steps(start));
+        Assert.Equal(new[] { "remove base", "message set_transaction_id 1 2", "message delete 0" }, Steps(start));
         Assert.Null(Store.Find("base"));
         Assert.Empty(Store.List());
         Assert.Equal(1u, Store.NextId); // never handed out again

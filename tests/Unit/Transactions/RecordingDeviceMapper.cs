@@ -48,12 +48,13 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
 
     public bool UdevSyncSupported => false;
 
-    public void Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false)
+    public DeviceInfo? Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false)
     {
         Record($"create {name}");
         if (devices.ContainsKey(name)) throw new DeviceExistsException(DmOperation.Create, name, Errno.EEXIST);
         Add(name, uuid);
         tables[name] = table;
+        return devices[name] with { ReadOnly = readOnly };
     }
 
     /// <summary>A device's live table, as a test sets it up.</summary>

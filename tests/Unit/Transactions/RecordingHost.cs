@@ -11,9 +11,9 @@ internal sealed class RecordingHost : IOperationHost
     public List<string> Verbose { get; } = new();
     public List<string> Warnings { get; } = new();
 
-    public bool ShouldProcess(string target, string action, string plan)
+    public bool ShouldProcess(string target, string action, Func<string> plan)
     {
-        Plans.Add(plan);
+        Plans.Add(plan());
         return allow;
     }
 

@@ -40,16 +40,15 @@ public sealed class DeviceMapperClient : IDeviceMapper
         }
     }
 
-    /// <summary>Creates a device and, when a table is given, loads and resumes it in one task.</summary>
-    public void Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false)
-    {
+    /// <summary>Creates a device and, when a table is given, loads and resumes it in one task; returns its info as the last step left it.</summary>
+    /// <remarks>libdevmapper runs the final resume on the caller's task, so its info is the live device's.</remarks>
+    public DeviceInfo? Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false) =>
         Run(TaskType.Create, DmOperation.Create, name, task =>
         {
             if (uuid is not null) Check(dm_task_set_uuid(task, uuid), DmOperation.Create, name, "uuid");
             AddTargets(task, table, DmOperation.Create, name);
             if (readOnly) dm_task_set_ro(task);
-        }, _ => 0, udev: table.Count > 0, detail: Describe(table));
-    }
+        }, task => ReadInfo(task, name), udev: table.Count > 0, detail: Describe(table));
 
     /// <summary>Loads a table into the device's inactive slot (resume makes it live).</summary>
     public void Load(string name, IReadOnlyList<DmTarget> table, bool readOnly = false)

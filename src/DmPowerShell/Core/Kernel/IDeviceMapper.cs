@@ -14,8 +14,8 @@ public interface IDeviceMapper
     /// <summary>Whether libdevmapper synchronises with a running udev (cookies and semaphores).</summary>
     bool UdevSyncSupported { get; }
 
-    /// <summary>Creates a device and, when a table is given, loads and resumes it in one task.</summary>
-    void Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false);
+    /// <summary>Creates a device and, when a table is given, loads and resumes it in one task; returns its info as the last step left it.</summary>
+    DeviceInfo? Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false);
 
     /// <summary>Loads a table into the device's inactive slot (resume makes it live).</summary>
     void Load(string name, IReadOnlyList<DmTarget> table, bool readOnly = false);

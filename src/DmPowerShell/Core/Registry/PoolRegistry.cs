@@ -60,14 +60,11 @@ public sealed class PoolRegistry
     public PoolRecord? FindPool(string name)
     {
         var file = PoolFile(name);
-        if (!File.Exists(file))
-        {
-            return null;
-        }
         try
         {
-            return JsonSerializer.Deserialize<PoolRecord>(File.ReadAllBytes(file), Json)
-                ?? throw new JsonException("empty document");
+            return DurableFile.ReadIfExists(file) is { } bytes
+                ? JsonSerializer.Deserialize<PoolRecord>(bytes, Json) ?? throw new JsonException("empty document")
+                : null;
         }
         catch (JsonException e)
         {
@@ -124,9 +121,23 @@ public sealed class PoolRegistry
     /// <summary>The lock over one pool: every change to it, its volumes and its records.</summary>
     public FileLock LockPool(string name)
     {
-        EnsureWritableRoot();
-        DurableFile.CreateFolder(PoolFolder(name));
-        return FileLock.Acquire(Path.Combine(PoolFolder(name), "lock"), LockTimeout, $"pool '{name}'");
+        var folder = PoolFolder(name);
+        // A pool's folder exists once the root has passed the check; a read-only root is still
+        // explained, when the lock file cannot be opened.
+        if (!Directory.Exists(folder))
+        {
+            EnsureWritableRoot();
+            DurableFile.CreateFolder(folder);
+        }
+        try
+        {
+            return FileLock.Acquire(Path.Combine(folder, "lock"), LockTimeout, $"pool '{name}'");
+        }
+        catch (Interop.NativeCallException e) when (e.Errno is Interop.Errno.EROFS or Interop.Errno.EACCES or Interop.Errno.EPERM)
+        {
+            EnsureWritableRoot();
+            throw;
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using DmPowerShell.Interop;
 
 namespace DmPowerShell.Registry;
 
@@ -12,6 +13,14 @@ namespace DmPowerShell.Registry;
 public sealed class VolumeStore
 {
     private readonly string folder;
+
+    // Kept while the caller holds the pool's lock (Hold): nobody else writes the counter, the
+    // journal or the folders then, so each is read once per command rather than once per step.
+    private bool held;
+    private uint? counter;
+    private bool journalKnown;
+    private PoolJournal? journal;
+    private readonly HashSet<string> folders = new(StringComparer.Ordinal);
 
     public VolumeStore(PoolRegistry registry, string pool)
     {
@@ -32,12 +41,28 @@ public sealed class VolumeStore
 
     public string RecordPath(uint id) => RecordFile(id);
 
+    /// <summary>The caller now holds the pool's lock: what this store reads of the counter, the journal and its folders stays true until the lock is released.</summary>
+    public void Hold()
+    {
+        held = true;
+        counter = null;
+        journalKnown = false;
+        journal = null;
+        folders.Clear();
+    }
+
+    private void EnsureFolder(string path)
+    {
+        if (held && folders.Contains(path)) return;
+        DurableFile.CreateFolder(path);
+        if (held) folders.Add(path);
+    }
+
     private string RecordFile(uint id) => Path.Combine(Volumes, id.ToString(CultureInfo.InvariantCulture) + ".json");
 
     public VolumeRecord? Find(string name)
     {
-        var link = new FileInfo(Path.Combine(Names, name));
-        var target = link.LinkTarget;
+        var target = FileDescriptor.ReadLink(Path.Combine(Names, name));
         return target is not null && uint.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? FindById(id) : null;
     }
 
@@ -46,15 +71,7 @@ public sealed class VolumeStore
         var file = RecordFile(id);
         try
         {
-            return JsonSerializer.Deserialize<VolumeRecord>(File.ReadAllBytes(file), PoolRegistry.Json);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
+            return DurableFile.ReadIfExists(file) is { } bytes ? JsonSerializer.Deserialize<VolumeRecord>(bytes, PoolRegistry.Json) : null;
         }
         catch (JsonException e)
         {
@@ -98,21 +115,16 @@ public sealed class VolumeStore
         foreach (var record in delete)
         {
             var link = Path.Combine(Names, record.Name);
-            if (new FileInfo(link).LinkTarget == record.ThinId.ToString())
+            if (FileDescriptor.ReadLink(link) == record.ThinId.ToString())
             {
-                File.Delete(link);
-                namesChanged = true;
+                namesChanged |= FileDescriptor.Unlink(link);
             }
-            if (File.Exists(RecordFile(record.ThinId)))
-            {
-                File.Delete(RecordFile(record.ThinId));
-                volumesChanged = true;
-            }
+            volumesChanged |= FileDescriptor.Unlink(RecordFile(record.ThinId));
         }
         foreach (var record in save)
         {
-            DurableFile.CreateFolder(Volumes);
-            DurableFile.CreateFolder(Names);
+            EnsureFolder(Volumes);
+            EnsureFolder(Names);
             DurableFile.Write(RecordFile(record.ThinId), JsonSerializer.SerializeToUtf8Bytes(record, PoolRegistry.Json), syncFolder: false);
             volumesChanged = true;
             namesChanged |= Link(record.Name, record.ThinId);
@@ -131,14 +143,15 @@ public sealed class VolumeStore
         var changed = false;
         if (nextId is { } next && next > Counter)
         {
-            DurableFile.CreateFolder(folder);
+            EnsureFolder(folder);
             DurableFile.Write(CounterFile, System.Text.Encoding.ASCII.GetBytes(next.ToString(CultureInfo.InvariantCulture) + "\n"), syncFolder: false);
+            if (held) counter = next;
             changed = true;
         }
-        if (clearJournal && File.Exists(JournalFile))
+        if (clearJournal && (!held || !journalKnown || journal is not null))
         {
-            File.Delete(JournalFile);
-            changed = true;
+            changed |= FileDescriptor.Unlink(JournalFile);
+            Remember(null);
         }
         if (changed) DurableFile.SyncFolder(folder);
     }
@@ -147,10 +160,8 @@ public sealed class VolumeStore
     {
         var renamed = record with { Name = newName };
         Save(renamed);
-        var old = Path.Combine(Names, record.Name);
-        if (File.Exists(old) || new FileInfo(old).LinkTarget is not null)
+        if (FileDescriptor.Unlink(Path.Combine(Names, record.Name)))
         {
-            File.Delete(old);
             DurableFile.SyncFolder(Names);
         }
         return renamed;
@@ -163,14 +174,18 @@ public sealed class VolumeStore
     {
         var link = Path.Combine(Names, name);
         var target = id.ToString(CultureInfo.InvariantCulture);
-        if (new FileInfo(link).LinkTarget == target)
+        if (FileDescriptor.ReadLink(link) == target)
         {
             return false;
         }
         var temporary = Path.Combine(Names, $".{name}.{Environment.ProcessId}.tmp");
-        if (File.Exists(temporary) || new FileInfo(temporary).LinkTarget is not null) File.Delete(temporary);
-        File.CreateSymbolicLink(temporary, target);
-        File.Move(temporary, link, overwrite: true);
+        if (!FileDescriptor.TrySymlink(target, temporary))
+        {
+            // Left by a killed command of this pid's predecessor: replace it.
+            FileDescriptor.Unlink(temporary);
+            FileDescriptor.TrySymlink(target, temporary);
+        }
+        FileDescriptor.Rename(temporary, link);
         return true;
     }
 
@@ -200,8 +215,17 @@ public sealed class VolumeStore
     }
 
     /// <summary>The counter file alone.</summary>
-    private uint Counter =>
-        File.Exists(CounterFile) && uint.TryParse(File.ReadAllText(CounterFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var next) ? next : 0;
+    private uint Counter
+    {
+        get
+        {
+            if (held && counter is { } known) return known;
+            var read = DurableFile.ReadIfExists(CounterFile) is { } bytes
+                && uint.TryParse(System.Text.Encoding.ASCII.GetString(bytes).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var next) ? next : 0;
+            if (held) counter = read;
+            return read;
+        }
+    }
 
     /// <summary>
     /// The counter: every id under it was handed out by this module; none at or over it was. An
@@ -214,27 +238,30 @@ public sealed class VolumeStore
 
     public PoolJournal? ReadJournal()
     {
-        try
-        {
-            return JsonSerializer.Deserialize<PoolJournal>(File.ReadAllBytes(JournalFile), PoolRegistry.Json)?.Upgraded();
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
+        if (held && journalKnown) return journal;
+        var read = DurableFile.ReadIfExists(JournalFile) is { } bytes ? JsonSerializer.Deserialize<PoolJournal>(bytes, PoolRegistry.Json)?.Upgraded() : null;
+        Remember(read);
+        return read;
     }
 
     public void WriteJournal(PoolJournal journal)
     {
-        DurableFile.CreateFolder(folder);
+        EnsureFolder(folder);
         DurableFile.Write(JournalFile, JsonSerializer.SerializeToUtf8Bytes(journal, PoolRegistry.Json));
+        Remember(journal);
     }
 
-    public void ClearJournal() => DurableFile.Delete(JournalFile);
+    public void ClearJournal()
+    {
+        DurableFile.Delete(JournalFile);
+        Remember(null);
+    }
+
+    private void Remember(PoolJournal? current)
+    {
+        journalKnown = held;
+        journal = held ? current : null;
+    }
 
     private string Pending => Path.Combine(folder, "pending");
 

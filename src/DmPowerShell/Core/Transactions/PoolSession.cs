@@ -18,6 +18,8 @@ public sealed class PoolSession : IDisposable
 {
     private readonly PoolRegistry registry;
     private FileLock? poolLock;
+    private ThinPoolStatus? status;
+    private bool prepared;
 
     private PoolSession(PoolRecord pool, PoolRegistry registry, IDeviceMapper dm)
     {
@@ -51,21 +53,32 @@ public sealed class PoolSession : IDisposable
     /// </summary>
     public PoolSession Lock()
     {
-        poolLock ??= registry.LockPool(Pool.Name);
+        TakeLock();
         return this;
+    }
+
+    private void TakeLock()
+    {
+        if (poolLock is not null) return;
+        poolLock = registry.LockPool(Pool.Name);
+        Volumes.Hold();
     }
 
     /// <summary>Takes the pool's lock, requires the pool active, then completes or rolls back whatever an interrupted command left.</summary>
     public PoolSession Prepare(IOperationHost host)
     {
-        poolLock ??= registry.LockPool(Pool.Name);
-        var info = Dm.GetInfo(Pool.DeviceName);
-        if (info is null || info.Uuid != Pool.Uuid)
+        TakeLock();
+        // The pool's info and status in one ioctl: most changes need both.
+        var live = Dm.GetInfoAndStatus(Pool.DeviceName);
+        if (live is not { } found || found.Info.Uuid != Pool.Uuid)
         {
             throw new DmPowerShellException(ErrorIds.PoolInactive, ErrorKind.InvalidState,
                 $"Pool '{Pool.Name}' is not active; Enable-ThinPool '{Pool.Name}' first.", Pool.Name);
         }
+        var info = found.Info;
         PoolDevice = info.Device;
+        prepared = true;
+        status = found.Status is [{ TargetType: "thin-pool" } target] ? ThinPoolStatus.Parse(target.Parameters) : null;
         ResumeIfLeftSuspended(Pool.DeviceName, host, info);
         if (Volumes.ReadJournal() is { } journal)
         {
@@ -78,13 +91,24 @@ public sealed class PoolSession : IDisposable
     public void Dispose() => poolLock?.Dispose();
 
     /// <summary>The live pool's device number, or null while it is inactive (for plans shown before <see cref="Prepare"/>).</summary>
-    public DeviceNumber? LivePoolDevice() => Dm.GetInfo(Pool.DeviceName) is { } info && info.Uuid == Pool.Uuid ? info.Device : null;
+    public DeviceNumber? LivePoolDevice() => prepared ? PoolDevice : Dm.GetInfo(Pool.DeviceName) is { } info && info.Uuid == Pool.Uuid ? info.Device : null;
 
-    /// <summary>The pool's status without committing its metadata.</summary>
-    public ThinPoolStatus Status() => ThinPoolStatus.Parse(Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
+    /// <summary>
+    /// The pool's status without committing its metadata: as <see cref="Prepare"/> read it until a
+    /// change sends messages (<see cref="StatusChanged"/>), then read afresh. Under the pool's lock
+    /// only this command moves the transaction id; the space figures are as fresh as one command.
+    /// </summary>
+    public ThinPoolStatus Status() => status ??= ThinPoolStatus.Parse(Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
+
+    /// <summary>Messages were sent: the next <see cref="Status"/> reads the kernel again.</summary>
+    public void StatusChanged() => status = null;
 
     /// <summary>Reading the status without no-flush commits the pool's metadata: the change is durable.</summary>
-    public void CommitMetadata() => Dm.GetStatus(Pool.DeviceName);
+    public void CommitMetadata()
+    {
+        Dm.GetStatus(Pool.DeviceName);
+        status = null;
+    }
 
     public string VolumeDeviceName(VolumeRecord volume) => Naming.VolumeDeviceName(Pool.Name, volume.Name);
 
@@ -92,23 +116,28 @@ public sealed class PoolSession : IDisposable
     public DeviceInfo? LiveDevice(VolumeRecord volume) =>
         Dm.GetInfo(VolumeDeviceName(volume)) is { } info && info.Uuid == Naming.VolumeUuid(Pool.Id, volume.ThinId) ? info : null;
 
+    /// <summary>The volume's live device and the bytes it maps (null when its status is not readable), from one ioctl; null when it is not active.</summary>
+    public (DeviceInfo Info, long? MappedBytes)? LiveVolume(VolumeRecord volume) =>
+        Dm.GetThinDevice(VolumeDeviceName(volume), Naming.VolumeUuid(Pool.Id, volume.ThinId));
+
     /// <summary>What <see cref="Activate"/> does, as -WhatIf and -Verbose say it.</summary>
     /// <param name="poolDevice">The live pool's device number, when known.</param>
     public string ActivationText(VolumeRecord volume, bool readOnly, DeviceNumber? poolDevice = null) =>
         $"create device /dev/mapper/{VolumeDeviceName(volume)} uuid {Naming.VolumeUuid(Pool.Id, volume.ThinId)}{(readOnly || volume.ReadOnly ? " read-only" : "")}{Environment.NewLine}" +
         $"load table: 0 {Sectors.FromBytes(volume.Size)} thin {poolDevice?.ToString() ?? "<pool major:minor>"} {volume.ThinId}";
 
-    /// <summary>Creates the volume's device: its thin table over the live pool.</summary>
-    public void Activate(VolumeRecord volume, bool readOnly)
+    /// <summary>Creates the volume's device: its thin table over the live pool. Returns the new device's info.</summary>
+    public DeviceInfo? Activate(VolumeRecord volume, bool readOnly)
     {
         var target = new ThinTable(PoolDevice.ToString(), new ThinId(volume.ThinId)).ToTarget(Sectors.FromBytes(volume.Size));
-        Dm.Create(VolumeDeviceName(volume), Naming.VolumeUuid(Pool.Id, volume.ThinId), new[] { target }, readOnly || volume.ReadOnly);
+        return Dm.Create(VolumeDeviceName(volume), Naming.VolumeUuid(Pool.Id, volume.ThinId), new[] { target }, readOnly || volume.ReadOnly);
     }
 
     /// <summary>Removes the volume's device when it is active; a busy one is explained.</summary>
-    public void RemoveDevice(VolumeRecord volume)
+    /// <param name="knownLive">The caller has just seen it live under the pool's lock: no need to ask again.</param>
+    public void RemoveDevice(VolumeRecord volume, bool knownLive = false)
     {
-        if (LiveDevice(volume) is null)
+        if (!knownLive && LiveDevice(volume) is null)
         {
             return;
         }
@@ -116,6 +145,10 @@ public sealed class PoolSession : IDisposable
         try
         {
             Dm.Remove(name);
+        }
+        catch (DeviceNotFoundException) when (knownLive)
+        {
+            // Gone since: what this step wanted.
         }
         catch (DeviceBusyException e)
         {

@@ -9,8 +9,9 @@ namespace DmPowerShell.Transactions;
 /// adoptions and record repairs. <see cref="Run"/> writes the journal (the only durable write
 /// before the kernel is touched), removes the devices of deleted volumes, suspends an active
 /// origin, sends the creations, moves the pool's transaction id on by one, sends the
-/// deletions, resumes, commits the metadata, activates what was asked, writes the records and
-/// clears the journal. <see cref="Recover"/> reads the same journal after a crash and, from the
+/// deletions, resumes, activates what was asked, writes the records and clears the journal.
+/// dm-thin commits its metadata after every message it accepts, so the change is durable in
+/// the pool once the last message has returned: no separate commit is needed. <see cref="Recover"/> reads the same journal after a crash and, from the
 /// transaction id alone, finishes the change or undoes it (see <see cref="PoolJournal"/>).
 /// </summary>
 public sealed class PoolTransaction
@@ -47,12 +48,13 @@ public sealed class PoolTransaction
     public List<VolumeRecord> Forgotten { get; } = new();
 
     private const string JournalPhase = "journal", DevicesPhase = "devices", KernelPhase = "kernel",
-        CommitPhase = "commit", ActivationPhase = "activation", RecordsPhase = "records";
+        ActivationPhase = "activation", RecordsPhase = "records";
 
     // The state the plan's steps share while they run: the journal (ids may move on EEXIST), which
     // new volumes got a device, whether the origin is suspended, and the host Run was given.
     private PoolJournal journal = null!;
     private bool[] activated = Array.Empty<bool>();
+    private DeviceInfo?[] devices = Array.Empty<DeviceInfo?>();
     private bool suspended;
     private IOperationHost host = SilentHost.Instance;
 
@@ -81,11 +83,12 @@ public sealed class PoolTransaction
             ProcessId = Environment.ProcessId,
         };
         var sendsMessages = journal.SendsMessages;
-        var poolInfo = session.Dm.GetInfo(session.Pool.DeviceName) is { } info && info.Uuid == session.Pool.Uuid ? info : null;
+        var poolDevice = session.LivePoolDevice();
         // A change without messages needs neither the transaction id nor an active pool.
-        status ??= sendsMessages && poolInfo is not null ? session.Status() : null;
+        status ??= sendsMessages && poolDevice is not null ? session.Status() : null;
         journal = journal with { FromTransaction = status?.TransactionId ?? 0 };
         activated = new bool[Created.Count];
+        devices = new DeviceInfo?[Created.Count];
         var pool = session.Pool.DevicePath;
         string Transaction(ulong step) => status is null ? (step == 0 ? "<n>" : "<n+1>") : (journal.FromTransaction + step).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -99,11 +102,11 @@ public sealed class PoolTransaction
         {
             var volume = journal.Deleted[i];
             var last = i == journal.Deleted.Count - 1;
-            // The device is removed if it is live when the step runs; the plan names it when it is live now.
+            // Run builds its plan under the pool's lock: a device live now is live when the step runs.
             var live = session.LiveDevice(volume) is not null;
             plan.Add(DevicesPhase, live ? $"remove device /dev/mapper/{session.VolumeDeviceName(volume)}" : $"(no device of '{volume.Name}' to remove)", () =>
             {
-                session.RemoveDevice(volume);
+                if (live) session.RemoveDevice(volume, knownLive: true);
                 if (last) FaultInjection.Step("device-removed");
             });
         }
@@ -150,22 +153,18 @@ public sealed class PoolTransaction
                 FaultInjection.Step("origin-resumed");
             });
         }
-        if (sendsMessages)
-        {
-            plan.Add(CommitPhase, $"commit the metadata of pool '{session.Pool.Name}'", session.CommitMetadata);
-        }
         if (Activate)
         {
             for (var i = 0; i < journal.Created.Count; i++)
             {
                 var index = i;
-                plan.Add(ActivationPhase, () => session.ActivationText(journal.Created[index], ReadOnly, poolInfo?.Device), () =>
+                plan.Add(ActivationPhase, () => session.ActivationText(journal.Created[index], ReadOnly, poolDevice), () =>
                 {
                     if (journal.Created.Count > 1)
                     {
                         host.Progress($"Activating {journal.Created.Count} thin devices in pool '{session.Pool.Name}'", $"'{journal.Created[index].Name}' ({index + 1} of {journal.Created.Count})", index * 100 / journal.Created.Count, completed: index == journal.Created.Count - 1);
                     }
-                    session.Activate(journal.Created[index], ReadOnly);
+                    devices[index] = session.Activate(journal.Created[index], ReadOnly);
                     activated[index] = true;
                 });
             }
@@ -186,6 +185,9 @@ public sealed class PoolTransaction
         });
         return plan;
     }
+
+    /// <summary>After <see cref="Run"/>: the info of each new volume's device, as its creation returned it (null when not activated).</summary>
+    public IReadOnlyList<DeviceInfo?> Devices => devices;
 
     // Set by the steps: an activated volume is recorded active.
     private IEnumerable<VolumeRecord> CreatedNow => journal.Created.Select((r, i) => activated[i] ? r with { Active = true } : r);
@@ -224,7 +226,10 @@ public sealed class PoolTransaction
             if (suspended) ResumeAfterFailure(Suspend!, host);
             throw;
         }
-        plan.Run(CommitPhase, host);
+        finally
+        {
+            session.StatusChanged();
+        }
         try
         {
             plan.Run(ActivationPhase, host);

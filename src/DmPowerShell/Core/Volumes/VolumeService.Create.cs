@@ -22,9 +22,9 @@ public sealed partial class VolumeService
         }
         var activateIt = activate || fileSystem is not null;
         var record = new VolumeRecord { Name = name, Size = size, Created = DateTimeOffset.UtcNow, FileSystem = fileSystem };
-        var plan = new PoolTransaction(session, "create") { Activate = activateIt, Created = { record } }.Plan().Render();
-        if (fileSystem is not null) plan += $"{Environment.NewLine}mkfs.{fileSystem} /dev/mapper/{Naming.VolumeDeviceName(pool, name)}";
-        if (!host.ShouldProcess($"thin volume '{name}' ({ByteSize.Format(size)}) in pool '{pool}'", "Create", plan))
+        string Plan() => new PoolTransaction(session, "create") { Activate = activateIt, Created = { record } }.Plan().Render()
+            + (fileSystem is null ? "" : $"{Environment.NewLine}mkfs.{fileSystem} /dev/mapper/{Naming.VolumeDeviceName(pool, name)}");
+        if (!host.ShouldProcess($"thin volume '{name}' ({ByteSize.Format(size)}) in pool '{pool}'", "Create", Plan))
         {
             return null;
         }
@@ -35,7 +35,9 @@ public sealed partial class VolumeService
         var status = session.Status();
         CheckPoolCanGrow(session, status);
         var transaction = new PoolTransaction(session, "create") { Activate = activateIt, Created = { record } };
-        return Finish(session, transaction.Run(host, status), fileSystem, host)[0];
+        var created = transaction.Run(host, status);
+        // A new thin volume maps nothing until something writes to it (mkfs does): no need to ask the kernel.
+        return Finish(session, created, fileSystem, host, fileSystem is null ? transaction.Devices : null, mappedBytes: 0)[0];
     }
 
     /// <summary>Snapshots of one origin, to any depth; the origin, if active, is suspended once for all of them.</summary>
@@ -51,7 +53,7 @@ public sealed partial class VolumeService
         }
         var originRecord = session.Volumes.Find(origin) ?? throw VolumeNotFound(pool, origin);
         if (!host.ShouldProcess($"snapshot{(names.Count > 1 ? "s" : "")} {string.Join(", ", names.Select(n => $"'{n}'"))} of '{origin}' in pool '{pool}'", "Create",
-                SnapshotTransaction(session, originRecord, names, activate, readOnly).Plan().Render()))
+                () => SnapshotTransaction(session, originRecord, session.LiveDevice(originRecord) is not null, names, activate, readOnly).Plan().Render()))
         {
             return Array.Empty<ThinVolume>();
         }
@@ -62,16 +64,21 @@ public sealed partial class VolumeService
         foreach (var name in names) CheckNameFree(session, name);
         var status = session.Status();
         CheckPoolCanGrow(session, status);
-        return Finish(session, SnapshotTransaction(session, originRecord, names, activate, readOnly).Run(host, status), null, host);
+        // The origin's device and mapped bytes in one ioctl: a snapshot maps what its origin mapped
+        // as it was taken, so the new devices need no status read of their own.
+        var originLive = session.LiveVolume(originRecord);
+        var transaction = SnapshotTransaction(session, originRecord, originLive is not null, names, activate, readOnly);
+        var created = transaction.Run(host, status);
+        return Finish(session, created, null, host, originLive?.MappedBytes is not null ? transaction.Devices : null, originLive?.MappedBytes ?? 0);
     }
 
-    private static PoolTransaction SnapshotTransaction(PoolSession session, VolumeRecord origin, IReadOnlyList<string> names, bool activate, bool readOnly)
+    private static PoolTransaction SnapshotTransaction(PoolSession session, VolumeRecord origin, bool originActive, IReadOnlyList<string> names, bool activate, bool readOnly)
     {
         var lineage = new[] { new Ancestor(origin.ThinId, origin.Name) }.Concat(origin.Lineage).ToList();
         var transaction = new PoolTransaction(session, "snapshot")
         {
             SnapshotOf = origin.ThinId,
-            Suspend = session.LiveDevice(origin) is not null ? session.VolumeDeviceName(origin) : null,
+            Suspend = originActive ? session.VolumeDeviceName(origin) : null,
             Activate = activate,
             ReadOnly = readOnly,
         };
@@ -89,16 +96,20 @@ public sealed partial class VolumeService
     }
 
     /// <summary>Formatting (after the records are written: mkfs is long) and the objects returned.</summary>
-    private IReadOnlyList<ThinVolume> Finish(PoolSession session, IReadOnlyList<VolumeRecord> records, string? fileSystem, IOperationHost host)
+    /// <param name="devices">The new devices' info when their state is known without asking the kernel (each maps <paramref name="mappedBytes"/>).</param>
+    private IReadOnlyList<ThinVolume> Finish(PoolSession session, IReadOnlyList<VolumeRecord> records, string? fileSystem, IOperationHost host,
+        IReadOnlyList<DeviceInfo?>? devices = null, long mappedBytes = 0)
     {
         var result = new List<ThinVolume>();
-        foreach (var record in records)
+        for (var i = 0; i < records.Count; i++)
         {
+            var record = records[i];
             if (fileSystem is not null)
             {
                 FileSystem.Format($"/dev/mapper/{session.VolumeDeviceName(record)}", record.Name, fileSystem, host);
             }
-            result.Add(Describe(session.Pool, record, session.Volumes));
+            var known = devices?[i] is { } info ? (info, (long?)mappedBytes) : ((DeviceInfo, long?)?)null;
+            result.Add(Describe(session.Pool, record, session.Volumes, known));
         }
         return result;
     }

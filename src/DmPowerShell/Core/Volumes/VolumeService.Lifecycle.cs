@@ -8,8 +8,9 @@ namespace DmPowerShell.Volumes;
 
 public sealed partial class VolumeService
 {
-    // Each change below is built as a plan twice: for -WhatIf and -Confirm before the pool's lock, and
-    // again under it (after recovery), where it runs: the second sees what another command changed.
+    // Each change below is built as a plan for -WhatIf and -Confirm before the pool's lock (only
+    // when the host shows it, for removal), and again under it (after recovery), where it runs:
+    // the second sees what another command changed.
 
     public ThinVolume? Enable(string pool, string name, bool readOnly, IOperationHost host)
     {
@@ -191,8 +192,8 @@ public sealed partial class VolumeService
     {
         using var session = Open(pool);
         var record = session.Volumes.Find(name) ?? throw VolumeNotFound(pool, name);
-        var transaction = new PoolTransaction(session, "remove") { Deleted = { record with { Active = false } } };
-        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Remove", transaction.Plan().Render()))
+        if (!host.ShouldProcess($"thin volume '{name}' in pool '{pool}'", "Remove",
+                () => new PoolTransaction(session, "remove") { Deleted = { record with { Active = false } } }.Plan().Render()))
         {
             return false;
         }

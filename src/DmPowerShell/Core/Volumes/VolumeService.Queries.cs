@@ -40,23 +40,20 @@ public sealed partial class VolumeService
         return Describe(pools.Require(pool), record, store);
     }
 
-    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, VolumeStore store) =>
-        Describe(pool, record, record.Lineage.Select(a => store.FindById(a.ThinId)).OfType<VolumeRecord>().ToDictionary(r => r.ThinId), store.IsPendingDeletion(record.ThinId));
+    /// <param name="live">The volume's device and mapped bytes when the caller knows them (it just created the device); else the kernel is asked.</param>
+    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, VolumeStore store, (DeviceInfo Info, long? MappedBytes)? live = null) =>
+        Describe(pool, record, record.Lineage.Select(a => store.FindById(a.ThinId)).OfType<VolumeRecord>().ToDictionary(r => r.ThinId), store.IsPendingDeletion(record.ThinId), live);
 
-    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, IReadOnlyDictionary<ThinId, VolumeRecord> known, bool pendingDeletion)
+    private ThinVolume Describe(PoolRecord pool, VolumeRecord record, IReadOnlyDictionary<ThinId, VolumeRecord> known, bool pendingDeletion,
+        (DeviceInfo Info, long? MappedBytes)? live = null)
     {
         var deviceName = Naming.VolumeDeviceName(pool.Name, record.Name);
         var uuid = Naming.VolumeUuid(pool.Id, record.ThinId);
         // One ioctl per volume: its info and its status together.
-        var live = dm.GetInfoAndStatus(deviceName);
-        var info = live is { } l && l.Info.Uuid == uuid ? l.Info : null;
+        live ??= dm.GetThinDevice(deviceName, uuid);
+        var info = live?.Info;
         var active = info is not null;
-        long? mapped = null;
-        if (active && live!.Value.Status is [{ TargetType: "thin" } target])
-        {
-            var status = ThinDeviceStatus.Parse(target.Parameters);
-            if (status.Health == TargetHealth.Ok) mapped = (long)status.MappedBytes;
-        }
+        var mapped = live?.MappedBytes;
         var chain = record.Lineage.Select(a => known.TryGetValue(a.ThinId, out var r) ? r.Name : "(removed)").ToList();
         return new ThinVolume
         {
