@@ -75,6 +75,8 @@ public abstract class DmCmdlet : PSCmdlet
     /// cmdlet's impact at or over $ConfirmPreference) or -Verbose, as parameters or preferences.
     /// When in doubt, yes.
     /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, ConfirmImpact> Impacts = new();
+
     private bool MayShowPlan()
     {
         try
@@ -87,7 +89,7 @@ public abstract class DmCmdlet : PSCmdlet
             if (Bound("Verbose") ?? Preference("VerbosePreference", ActionPreference.Continue) is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore)) return true;
             if (Bound("Confirm") is { } confirm) return confirm;
             var preference = Preference("ConfirmPreference", ConfirmImpact.Low);
-            var impact = ((CmdletAttribute?)Attribute.GetCustomAttribute(GetType(), typeof(CmdletAttribute)))?.ConfirmImpact ?? ConfirmImpact.High;
+            var impact = Impacts.GetOrAdd(GetType(), type => ((CmdletAttribute?)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute)))?.ConfirmImpact ?? ConfirmImpact.High);
             return preference != ConfirmImpact.None && impact >= preference;
         }
         catch (Exception e) when (e is PSInvalidOperationException or InvalidCastException)

@@ -112,6 +112,36 @@ public sealed class RegistryTests : IDisposable
         Assert.Equal(50u, store.NextId);
     }
 
+    [Fact]
+    public void A_held_store_reads_counter_and_journal_once_and_keeps_its_own_writes_durable()
+    {
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        registry.SavePool(Pool("web"));
+        var store = new VolumeStore(registry, "web");
+        store.Hold();
+        Assert.Null(store.ReadJournal());
+        Assert.Equal(0u, store.NextId);
+        // Under the pool's lock nobody else writes these: a held store does not read them again.
+        File.WriteAllText(store.JournalPath, "{ not read }");
+        File.WriteAllText(Path.Combine(store.Folder, "next-id"), "7\n");
+        Assert.Null(store.ReadJournal());
+        Assert.Equal(0u, store.NextId);
+        File.Delete(store.JournalPath);
+
+        store.WriteJournal(new PoolJournal { Operation = "create", NextId = 9 });
+        Assert.Equal(9u, store.NextId);
+        store.Save(new VolumeRecord { Name = "a", ThinId = new ThinId(8) });
+        store.Finish(9);
+        Assert.Null(store.ReadJournal());
+        Assert.False(File.Exists(store.JournalPath));
+        // What it wrote is on disk for the next command's store.
+        var next = new VolumeStore(registry, "web");
+        Assert.Equal(9u, next.NextId);
+        Assert.Equal(new ThinId(8), next.Find("a")!.ThinId);
+        Assert.Null(next.ReadJournal());
+    }
+
     private static readonly IEqualityComparer<(uint[] Ids, uint Next)> Ids =
         EqualityComparer<(uint[] Ids, uint Next)>.Create((a, b) => a.Ids.SequenceEqual(b.Ids) && a.Next == b.Next);
 

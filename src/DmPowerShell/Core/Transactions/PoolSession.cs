@@ -19,6 +19,7 @@ public sealed class PoolSession : IDisposable
     private readonly PoolRegistry registry;
     private FileLock? poolLock;
     private ThinPoolStatus? status;
+    private string? statusLine;
     private bool prepared;
 
     private PoolSession(PoolRecord pool, PoolRegistry registry, IDeviceMapper dm)
@@ -78,7 +79,8 @@ public sealed class PoolSession : IDisposable
         var info = found.Info;
         PoolDevice = info.Device;
         prepared = true;
-        status = found.Status is [{ TargetType: "thin-pool" } target] ? ThinPoolStatus.Parse(target.Parameters) : null;
+        // Parsed when a change asks for it (a pool too broken to parse still resumes and recovers).
+        statusLine = found.Status is [{ TargetType: "thin-pool" } target] ? target.Parameters : null;
         ResumeIfLeftSuspended(Pool.DeviceName, host, info);
         if (Volumes.ReadJournal() is { } journal)
         {
@@ -98,16 +100,20 @@ public sealed class PoolSession : IDisposable
     /// change sends messages (<see cref="StatusChanged"/>), then read afresh. Under the pool's lock
     /// only this command moves the transaction id; the space figures are as fresh as one command.
     /// </summary>
-    public ThinPoolStatus Status() => status ??= ThinPoolStatus.Parse(Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
+    public ThinPoolStatus Status() => status ??= ThinPoolStatus.Parse(statusLine ?? Dm.GetStatus(Pool.DeviceName, noFlush: true).Single().Parameters);
 
     /// <summary>Messages were sent: the next <see cref="Status"/> reads the kernel again.</summary>
-    public void StatusChanged() => status = null;
+    public void StatusChanged()
+    {
+        status = null;
+        statusLine = null;
+    }
 
     /// <summary>Reading the status without no-flush commits the pool's metadata: the change is durable.</summary>
     public void CommitMetadata()
     {
         Dm.GetStatus(Pool.DeviceName);
-        status = null;
+        StatusChanged();
     }
 
     public string VolumeDeviceName(VolumeRecord volume) => Naming.VolumeDeviceName(Pool.Name, volume.Name);
