@@ -42,7 +42,11 @@ public sealed class GetThinVolumeCommand : DmCmdlet
         {
             Try(pool, () =>
             {
-                var found = Volumes.List(pool, filter, Origin);
+                // Exact names in a named pool: only their records are read (the index of names).
+                var exact = pool is not null && Origin is null && Name is { Length: > 0 } && !Name.Any(WildcardPattern.ContainsWildcardCharacters)
+                    ? Volumes.GetExact(pool, Name)
+                    : null;
+                var found = exact ?? Volumes.List(pool, filter, Origin);
                 WriteObject(found, enumerateCollection: true);
                 if (found.Count == 0 && Name is not null)
                 {

@@ -10,14 +10,15 @@ namespace DmPowerShell.Interop;
 public static unsafe class DeviceMapperLog
 {
     private const int Capacity = 64;
+    private const int NoticeLevel = 5; // _LOG_NOTICE; info is 6, debug 7
     private static readonly Queue<DeviceMapperLogEntry> Entries = new();
     private static readonly object EntriesLock = new();
     private static int installed;
 
-    /// <summary>Raised for each message, on the thread that called libdevmapper.</summary>
+    /// <summary>Raised for each notice, warning or error, on the thread that called libdevmapper.</summary>
     public static event Action<DeviceMapperLogEntry>? MessageLogged;
 
-    /// <summary>The most recent messages, oldest first.</summary>
+    /// <summary>The most recent notices, warnings and errors, oldest first.</summary>
     public static IReadOnlyList<DeviceMapperLogEntry> Recent
     {
         get { lock (EntriesLock) { return Entries.ToArray(); } }
@@ -37,6 +38,12 @@ public static unsafe class DeviceMapperLog
     [UnmanagedCallersOnly(CallConvs = new[] { typeof(CallConvCdecl) })]
     private static void OnLog(int level, IntPtr file, int line, int errnoOrClass, IntPtr format)
     {
+        // libdevmapper calls a custom logger for every line, debug included (several per task);
+        // only notices, warnings and errors are kept, so the rest cost no strings.
+        if ((level & 0x7) > NoticeLevel)
+        {
+            return;
+        }
         try
         {
             var entry = new DeviceMapperLogEntry(level & 0x7, LibDevMapper.ReadString(file), line, errnoOrClass, LibDevMapper.ReadString(format));

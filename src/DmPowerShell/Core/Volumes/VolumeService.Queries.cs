@@ -33,6 +33,24 @@ public sealed partial class VolumeService
         return result;
     }
 
+    /// <summary>
+    /// Volumes of one pool by their exact names, reading only their own records (whatever the
+    /// pool's size); null when a name has no exact match, and the caller lists instead (matching
+    /// as PowerShell does, ignoring case).
+    /// </summary>
+    public IReadOnlyList<ThinVolume>? GetExact(string pool, IEnumerable<string> names)
+    {
+        var poolRecord = pools.Require(pool);
+        var store = new VolumeStore(pools.Registry, pool);
+        var records = new Dictionary<ThinId, VolumeRecord>();
+        foreach (var name in names)
+        {
+            if (store.Find(name) is not { } record) return null;
+            records[record.ThinId] = record;
+        }
+        return records.Values.OrderBy(r => r.ThinId).Select(r => Describe(poolRecord, r, store)).ToList();
+    }
+
     public ThinVolume Get(string pool, string name)
     {
         var store = new VolumeStore(pools.Registry, pool);
