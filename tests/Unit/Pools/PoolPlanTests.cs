@@ -14,28 +14,20 @@ namespace DmPowerShell.Tests.Unit.Pools;
 [Collection(nameof(DurableFileSyncs))]
 public sealed class PoolPlanTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("dmps-pool-").FullName;
+    private readonly FakePool fake = new();
     private readonly PoolRegistry registry;
     private readonly PoolRecord pool;
     private readonly RecordingDeviceMapper dm;
     private readonly PoolService pools;
 
+    private string root => fake.Root;
+
     public PoolPlanTests()
     {
-        registry = new PoolRegistry(Path.Combine(root, "state"));
-        registry.EnsureWritableRoot();
-        pool = new PoolRecord
-        {
-            Name = "web", Id = Guid.NewGuid().ToString("N"), State = RecordState.Ready, Backing = PoolBacking.Direct,
-            DataPath = "/dev/fake-data", MetadataPath = "/dev/fake-metadata", DataSize = 1L << 30, MetadataSize = 16L << 20, BlockSize = 65536,
-        };
-        registry.SavePool(pool);
-        dm = new RecordingDeviceMapper(pool.DeviceName, pool.Uuid);
-        dm.SetTable(pool.DeviceName, pool.TableFor(new DeviceNumber(7, 1), new DeviceNumber(7, 0)).ToTarget((ulong)pool.DataSize / 512));
-        pools = new PoolService(registry, dm);
+        (registry, pool, dm, pools) = (fake.Registry, fake.Pool, fake.Dm, fake.Pools);
     }
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => fake.Dispose();
 
     /// <summary>A thin device of the pool, as the kernel would list it.</summary>
     private void AddVolume(string name, uint thinId)

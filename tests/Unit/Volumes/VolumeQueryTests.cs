@@ -1,7 +1,3 @@
-using DmPowerShell.Interop;
-using DmPowerShell.Kernel;
-using DmPowerShell.Pools;
-using DmPowerShell.Registry;
 using DmPowerShell.Tests.Unit.Transactions;
 using DmPowerShell.Volumes;
 
@@ -11,26 +7,16 @@ namespace DmPowerShell.Tests.Unit.Volumes;
 [Collection(nameof(DurableFileSyncs))]
 public sealed class VolumeQueryTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("dmps-query-").FullName;
+    private readonly FakePool fake = new();
     private readonly VolumeService volumes;
 
     public VolumeQueryTests()
     {
-        var registry = new PoolRegistry(Path.Combine(root, "state"));
-        registry.EnsureWritableRoot();
-        var pool = new PoolRecord
-        {
-            Name = "web", Id = Guid.NewGuid().ToString("N"), State = RecordState.Ready, Backing = PoolBacking.Direct,
-            DataPath = "/dev/fake-data", MetadataPath = "/dev/fake-metadata", DataSize = 1L << 30, MetadataSize = 16L << 20, BlockSize = 65536,
-        };
-        registry.SavePool(pool);
-        var dm = new RecordingDeviceMapper(pool.DeviceName, pool.Uuid);
-        dm.SetTable(pool.DeviceName, pool.TableFor(new DeviceNumber(7, 1), new DeviceNumber(7, 0)).ToTarget((ulong)pool.DataSize / 512));
-        volumes = new VolumeService(new PoolService(registry, dm));
+        volumes = fake.Volumes;
         foreach (var name in new[] { "a", "b", "c" }) volumes.Create("web", name, 1L << 20, null, activate: true, SilentHost.Instance);
     }
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => fake.Dispose();
 
     [Fact]
     public void Exact_names_find_their_volumes_in_id_order_once_each()
