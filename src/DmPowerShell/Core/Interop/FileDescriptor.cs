@@ -164,7 +164,7 @@ internal sealed partial class FileDescriptor : SafeHandle
         {
             if (unlink(p) == 0) return true;
             var error = errno;
-            if (error is Errno.ENOENT) return false;
+            if (error is Errno.ENOENT or Errno.ENOTDIR) return false;
             throw new NativeCallException("unlink", path, error);
         }
     }

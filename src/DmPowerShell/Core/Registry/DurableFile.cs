@@ -53,12 +53,10 @@ public static class DurableFile
     /// <summary>Deletes a file durably; a missing file is fine.</summary>
     public static void Delete(string path, bool syncFolder = true)
     {
-        if (!File.Exists(path))
+        if (FileDescriptor.Unlink(path) && syncFolder)
         {
-            return;
+            SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
         }
-        File.Delete(path);
-        if (syncFolder) SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>Creates a folder (and its parents) with mode 0700, and makes the creation durable.</summary>
