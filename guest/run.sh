@@ -4,6 +4,10 @@
 # Usage: guest/run.sh JOB_DIR [TIMEOUT_SECONDS]
 # Exit status: the job's own, or 124 on timeout, 125 when the guest crashed or hung.
 set -uo pipefail
+# DMPS_GUEST_LABEL: prefix for every line this prints (two guests side by side in one log).
+label=${DMPS_GUEST_LABEL:-}
+prefix() { if [ -n "$label" ]; then sed -u "s/^/[$label] /"; else cat; fi; }
+[ -n "$label" ] && exec 2> >(prefix >&2)
 
 here=$(cd "$(dirname "$0")" && pwd)
 job=$(cd "${1:?usage: run.sh JOB_DIR [TIMEOUT]}" && pwd)
@@ -48,7 +52,7 @@ boot() {
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 &
   local qemu=$! start=$SECONDS booted='' running=''
   # Stream the guest's console to our output while it runs (DMPS_GUEST_QUIET=1 to silence).
-  if [ "${DMPS_GUEST_QUIET:-0}" != 1 ]; then tail -n +1 -F --pid="$qemu" "$console" 2>/dev/null & fi
+  if [ "${DMPS_GUEST_QUIET:-0}" != 1 ]; then tail -n +1 -F --pid="$qemu" "$console" 2>/dev/null | prefix & fi
   while kill -0 "$qemu" 2>/dev/null; do
     sleep 1
     if [ -z "$booted" ]; then
