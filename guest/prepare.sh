@@ -16,6 +16,14 @@ if [ "$(cat "$cache/ready" 2>/dev/null)" = "$stamp" ]; then
   echo "guest: using cached kernel and initramfs in $cache"
   exit 0
 fi
+# Two guests started side by side (GuestTest) prepare the same cache: one builds it, the other
+# waits for it here and then finds it ready.
+exec 9>"$cache/.lock"
+flock 9
+if [ "$(cat "$cache/ready" 2>/dev/null)" = "$stamp" ]; then
+  echo "guest: using cached kernel and initramfs in $cache"
+  exit 0
+fi
 
 need() { command -v "$1" >/dev/null 2>&1; }
 for tool in qemu-system-x86_64 busybox depmod modprobe cpio xz dpkg-deb apt-get; do
