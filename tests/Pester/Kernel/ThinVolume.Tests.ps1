@@ -32,6 +32,38 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         (Get-PoolStatus my-pool -StateRoot $root).BackingFilesystem | Should -Be 'ext4'
     }
 
+    It 'reads a pool''s status in the same number of kernel calls at 2 volumes and at 12' {
+        $base = New-ThinVolume -Pool my-pool -Name base -Size 16MB -StateRoot $root
+        $null = $base | New-ThinSnapshot -Name s0
+        $calls = {
+            $before = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls.Item2
+            $status = Get-PoolStatus my-pool -StateRoot $root
+            [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls.Item2 - $before
+            $status.ThinVolumeCount
+        }
+        $null = & $calls   # the first call of a process also asks the driver's version
+        $few, $count = & $calls
+        $count | Should -Be 2
+        $null = New-ThinSnapshot -Pool my-pool -Origin base -Name (1..10 | ForEach-Object { "s$_" }) -StateRoot $root
+        $many, $count = & $calls
+        $count | Should -Be 12
+        $many | Should -Be $few
+        $few | Should -BeLessOrEqual 4
+        # A thin device no record describes is found among the pool's holders, and counted.
+        $poolDevice = Split-Path -Leaf $pool.DevicePath   # my--pool: dm's escape of the dash
+        Invoke-Tool dmsetup @('message', $poolDevice, '0', 'create_thin 900') | Out-Null
+        Invoke-Tool dmsetup @('create', 'stray', '--table', "0 8192 thin $($pool.DevicePath) 900") | Out-Null
+        try {
+            $status = Get-PoolStatus my-pool -StateRoot $root
+            $status.ThinVolumeCount | Should -Be 13
+            $status.ProvisionedSize | Should -Be (12 * 16MB + 4MB)
+        }
+        finally {
+            Invoke-Tool dmsetup @('remove', 'stray') | Out-Null
+            Invoke-Tool dmsetup @('message', $poolDevice, '0', 'delete 900') | Out-Null
+        }
+    }
+
     It 'shares data copy-on-write: snapshots see the origin, writes never cross' {
         $base = New-ThinVolume -Pool my-pool -Name base -Size 32MB -StateRoot $root
         Write-Pattern $base.DevicePath 1

@@ -131,9 +131,13 @@ Describe 'Bad input is refused with a typed error before anything is created' {
     }
 
     It 'warns, not fails, when metadata is under the kernel guideline' {
-        $warnings = New-ThinPool -Name p -DataSize 100TB -MetadataSize 2GB -StateRoot $script:root -WhatIf 3>&1 6>$null |
+        $warnings = New-ThinPool -Name p -DataSize 10TB -MetadataSize 2GB -StateRoot $script:root -WhatIf 3>&1 6>$null |
             Where-Object { $_ -is [System.Management.Automation.WarningRecord] }
         $warnings.Message | Should -Match 'guideline'
+        # Data whose mappings no metadata size holds: the warning names a block size that does.
+        $warnings = New-ThinPool -Name p -DataSize 100TB -MetadataSize 15GB -StateRoot $script:root -WhatIf 3>&1 6>$null |
+            Where-Object { $_ -is [System.Management.Automation.WarningRecord] }
+        $warnings.Message | Should -Match '-BlockSize 512 KiB would fit'
     }
 }
 

@@ -75,7 +75,7 @@ public sealed class RulesTests
         PoolRules.CheckMetadataSize(33_423_360L * 512); // the kernel's own maximum is allowed
         Assert.Equal("InvalidBlockSize", Assert.Throws<DmPowerShellException>(() => PoolRules.Validate(spec with { BlockSize = 96 << 10 }, 1L << 30, 2L << 30)).ErrorId);
         Assert.Equal("InvalidSetting", Assert.Throws<DmPowerShellException>(() => PoolRules.Validate(spec with { MinimumFreeSpacePercent = 100 }, 1L << 30, 2L << 30)).ErrorId);
-        var warning = Assert.Single(PoolRules.Validate(spec, 100L << 40, 2L << 30));
+        var warning = Assert.Single(PoolRules.Validate(spec, 10L << 40, 2L << 30)); // 10 TiB wants 7.5 GiB
         Assert.Contains("guideline", warning);
     }
 
@@ -84,6 +84,10 @@ public sealed class RulesTests
     {
         Assert.Equal(75L << 20, PoolRules.MetadataGuideline(100L << 30, 64 << 10)); // 48 x 100 GiB / 64 KiB
         Assert.Equal(2L << 20, PoolRules.MetadataGuideline(1L << 20, 64 << 10));    // never under 2 MiB
+        Assert.Equal(PoolSpec.MaxMetadataSize, PoolRules.MetadataGuideline(100L << 40, 64 << 10)); // 75 GiB: capped at the kernel's limit
+        // 100 TiB in 64 KiB blocks needs 75 GiB of metadata: no size fits; a larger block does.
+        Assert.Contains("-BlockSize 512 KiB would fit", Assert.Single(PoolRules.Validate(new PoolSpec { Name = "big" }, 100L << 40, PoolSpec.MaxMetadataSize)));
+        Assert.Empty(PoolRules.Validate(new PoolSpec { Name = "big", BlockSize = 512 << 10 }, 100L << 40, PoolSpec.MaxMetadataSize));
         Assert.Equal(1639UL, PoolRules.DefaultLowWaterMark(16384, 10));
         Assert.Equal(0UL, PoolRules.DefaultLowWaterMark(16384, 0));
     }

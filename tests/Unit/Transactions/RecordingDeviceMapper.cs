@@ -134,4 +134,8 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
     public IReadOnlyList<DeviceListEntry> List() => devices.Values.Select(d => new DeviceListEntry(d.Name, d.Device)).ToList();
 
     public IReadOnlyList<DeviceNumber> GetDependencies(string name) => Array.Empty<DeviceNumber>();
+
+    /// <summary>The devices whose live table names this one, as sysfs would list them.</summary>
+    public IReadOnlyList<DeviceNumber>? GetHolders(DeviceNumber device) =>
+        devices.Values.Where(d => GetTable(d.Name).Any(t => t.Parameters.Split(' ').Contains(device.ToString()))).Select(d => d.Device).ToList();
 }

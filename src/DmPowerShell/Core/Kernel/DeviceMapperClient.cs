@@ -174,6 +174,9 @@ public sealed class DeviceMapperClient : IDeviceMapper
         });
     }
 
+    /// <summary>From sysfs (the kernel links a device's holders there), not libdevmapper: one directory read.</summary>
+    public IReadOnlyList<DeviceNumber>? GetHolders(DeviceNumber device) => BlockHolders.DeviceMapperHoldersOf(device);
+
     /// <summary>The devices this device's table uses.</summary>
     public IReadOnlyList<DeviceNumber> GetDependencies(string name)
     {

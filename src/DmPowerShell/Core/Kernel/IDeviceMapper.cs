@@ -49,4 +49,10 @@ public interface IDeviceMapper
 
     /// <summary>The devices this device's table uses.</summary>
     IReadOnlyList<DeviceNumber> GetDependencies(string name);
+
+    /// <summary>
+    /// The device-mapper devices whose tables use <paramref name="device"/> (the reverse of
+    /// <see cref="GetDependencies"/>), or null when that cannot be told without reading every table.
+    /// </summary>
+    IReadOnlyList<DeviceNumber>? GetHolders(DeviceNumber device);
 }

@@ -25,7 +25,17 @@ public static class PoolRules
         }
         CheckMetadataSize(metadataSize);
         var guideline = MetadataGuideline(dataSize, spec.BlockSize);
-        if (metadataSize < guideline)
+        if ((decimal)48 * dataSize / spec.BlockSize > PoolSpec.MaxMetadataSize)
+        {
+            // Past the kernel's largest metadata the guideline cannot be met: only larger blocks help.
+            var blockSize = spec.BlockSize;
+            while ((decimal)48 * dataSize / blockSize > PoolSpec.MaxMetadataSize && blockSize < Units.Sectors.ToBytes(ThinPoolTable.MaxBlockSectors))
+            {
+                blockSize *= 2;
+            }
+            warnings.Add($"{ByteSize.Format(dataSize)} of data in {ByteSize.Format(spec.BlockSize)} blocks needs more metadata than the kernel's largest ({ByteSize.Format(PoolSpec.MaxMetadataSize)}, enough for the mappings of {ByteSize.Format((long)((decimal)PoolSpec.MaxMetadataSize / 48 * spec.BlockSize))}); -BlockSize {ByteSize.Format(blockSize)} would fit.");
+        }
+        else if (metadataSize < guideline)
         {
             warnings.Add($"The metadata size {ByteSize.Format(metadataSize)} is below the kernel's guideline for {ByteSize.Format(dataSize)} of data in {ByteSize.Format(spec.BlockSize)} blocks (48 x data / block size = {ByteSize.Format(guideline)}); the metadata may fill before the data does.");
         }
@@ -81,9 +91,12 @@ public static class PoolRules
         }
     }
 
-    /// <summary>The kernel documentation's guideline: 48 x data size / block size, at least 2 MiB.</summary>
+    /// <summary>
+    /// The kernel documentation's guideline: 48 x data size / block size, at least 2 MiB, and at
+    /// most the kernel's limit (a bigger metadata device is used only up to it).
+    /// </summary>
     public static long MetadataGuideline(long dataSize, long blockSize) =>
-        Math.Max(PoolSpec.MinMetadataSize, RoundUp((long)Math.Min((decimal)48 * dataSize / blockSize, long.MaxValue / 2), PoolSpec.MetadataBlockSize));
+        Math.Clamp(RoundUp((long)Math.Min((decimal)48 * dataSize / blockSize, long.MaxValue / 2), PoolSpec.MetadataBlockSize), PoolSpec.MinMetadataSize, PoolSpec.MaxMetadataSize);
 
     /// <summary>The default low water mark: the kernel's event fires where the minimum free space begins.</summary>
     public static ulong DefaultLowWaterMark(ulong dataBlocks, int minimumFreeSpacePercent) =>

@@ -174,12 +174,12 @@ public sealed class PoolService
     internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
     {
         var result = new List<(string, ulong)>();
-        foreach (var entry in dm.List())
+        foreach (var name in StackedOn(pool))
         {
             IReadOnlyList<DmTarget> table;
             try
             {
-                table = dm.GetTable(entry.Name);
+                table = dm.GetTable(name);
             }
             catch (DeviceNotFoundException)
             {
@@ -187,10 +187,30 @@ public sealed class PoolService
             }
             if (IsThinDeviceOf(table, pool))
             {
-                result.Add((entry.Name, table[0].LengthSectors));
+                result.Add((name, table[0].LengthSectors));
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// The dm devices that may be stacked on a device: its holders in sysfs, named through one
+    /// device list; every dm device on the host when sysfs cannot tell.
+    /// </summary>
+    internal IEnumerable<string> StackedOn(DeviceNumber device)
+    {
+        var holders = dm.GetHolders(device);
+        if (holders is { Count: 0 })
+        {
+            return Array.Empty<string>();
+        }
+        var list = dm.List();
+        if (holders is null)
+        {
+            return list.Select(e => e.Name);
+        }
+        var held = holders.ToHashSet();
+        return list.Where(e => held.Contains(e.Device)).Select(e => e.Name);
     }
 
     /// <summary>Whether a table is one thin target on the given pool device.</summary>

@@ -15,6 +15,10 @@ public sealed class PoolStatusReader
     private readonly IDeviceMapper dm;
     private readonly PoolService pools;
 
+    // The driver's version changes only when dm-mod is reloaded, which the kernel refuses while any
+    // dm device exists; a pool's status is read only while its device does. Asked once per process.
+    private static DeviceMapperVersion? version;
+
     public PoolStatusReader(PoolService pools, IDeviceMapper? client = null)
     {
         this.pools = pools;
@@ -25,24 +29,41 @@ public sealed class PoolStatusReader
     public IReadOnlyList<PoolStatus> ReadAll()
     {
         var context = new Context(dm);
-        return context.Devices
-            .Where(d => d.Table is [{ TargetType: ThinPoolTable.TargetType }])
-            .Select(d => Read(d, context))
-            .OrderBy(s => s.PoolName, StringComparer.Ordinal)
-            .ToList();
+        var result = new List<PoolStatus>();
+        foreach (var device in context.Devices.Where(d => d.Table is [{ TargetType: ThinPoolTable.TargetType }]))
+        {
+            if (dm.GetInfoAndStatus(device.Name) is not { } live)
+            {
+                continue; // removed while we listed
+            }
+            result.Add(Read(device.Name, live.Info, device.Table[0], live.Status, version ??= dm.GetVersion(),
+                skip => context.ThinDevicesOf(live.Info.Device).Where(t => !skip(t.Name))));
+        }
+        return result.OrderBy(s => s.PoolName, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>
     /// One pool: a pool name from the registry, else a device-mapper name (such as LVM's
-    /// vg-pool-tpool) or /dev/mapper path.
+    /// vg-pool-tpool) or /dev/mapper path. The kernel is asked a constant number of times
+    /// whatever the pool holds: the pool's info and status, its table and one device list (and
+    /// the driver's version, once per process); the thin devices on it are its holders in sysfs, and only those no record
+    /// names cost their own ioctls.
     /// </summary>
     public PoolStatus Read(string name)
     {
         var record = Naming.Check(name, "pool") is null ? pools.Registry.FindPool(name) : null;
         var deviceName = (record is null ? null : pools.LiveDeviceName(record) ?? record.DeviceName) ?? (name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name);
-        var context = new Context(dm);
-        var device = context.Devices.FirstOrDefault(d => d.Name == deviceName);
-        if (device is null)
+        var live = dm.GetInfoAndStatus(deviceName);
+        IReadOnlyList<DmTarget>? table = null;
+        try
+        {
+            table = live is null ? null : dm.GetTable(deviceName);
+        }
+        catch (DeviceNotFoundException)
+        {
+            // removed since: as if it had never been there
+        }
+        if (live is null || table is null)
         {
             if (record is not null)
             {
@@ -52,19 +73,45 @@ public sealed class PoolStatusReader
             throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.NotFound,
                 $"There is no pool named '{name}': neither in {pools.Registry.Root} nor as a device-mapper thin pool. Get-PoolStatus without a name lists every pool.", name);
         }
-        if (device.Table is not [{ TargetType: ThinPoolTable.TargetType }])
+        if (table is not [{ TargetType: ThinPoolTable.TargetType } target])
         {
             throw new DmPowerShellException(ErrorIds.PoolNotFound, ErrorKind.InvalidArgument,
-                $"The device-mapper device '{deviceName}' is not a thin pool (its table is {string.Join("; ", device.Table.Select(t => t.TargetType))}).", name);
+                $"The device-mapper device '{deviceName}' is not a thin pool (its table is {string.Join("; ", table.Select(t => t.TargetType))}).", name);
         }
-        return Read(device, context);
+        var pool = live.Value.Info.Device;
+        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), skip => ThinDevicesStackedOn(pool, skip));
     }
 
-    private PoolStatus Read(Context.Entry device, Context context)
+    /// <summary>The thin devices on a pool among its holders, reading the tables only of those not skipped.</summary>
+    private IEnumerable<(string Name, ulong Length)> ThinDevicesStackedOn(DeviceNumber pool, Func<string, bool> skip)
     {
-        var target = device.Table[0];
+        foreach (var name in pools.StackedOn(pool).Where(n => !skip(n)))
+        {
+            IReadOnlyList<DmTarget> table;
+            try
+            {
+                table = dm.GetTable(name);
+            }
+            catch (DeviceNotFoundException)
+            {
+                continue; // removed while we looked
+            }
+            if (PoolService.IsThinDeviceOf(table, pool))
+            {
+                yield return (name, table[0].LengthSectors);
+            }
+        }
+    }
+
+    /// <param name="thinDevices">
+    /// The live thin devices on the pool, given a test of names to leave out (a recorded volume's
+    /// own device name is that volume: it needs no look-up).
+    /// </param>
+    private PoolStatus Read(string deviceName, DeviceInfo info, DmTarget target, IReadOnlyList<DmTarget> statusTargets, DeviceMapperVersion version,
+        Func<Func<string, bool>, IEnumerable<(string Name, ulong Length)>> thinDevices)
+    {
         var table = ThinPoolTable.Parse(target.Parameters);
-        var statusLine = dm.GetStatus(device.Name, noFlush: true).Single().Parameters;
+        var statusLine = statusTargets.Single().Parameters;
         ThinPoolStatus status;
         try
         {
@@ -75,12 +122,11 @@ public sealed class PoolStatusReader
             // A status line this module cannot read still gives an object that says so.
             status = new ThinPoolStatus { Health = TargetHealth.Error, Raw = statusLine };
         }
-        var info = dm.GetInfo(device.Name);
-        var record = FindRecord(info?.Uuid, device.Name);
+        var record = FindRecord(info.Uuid, deviceName);
         // An LVM-mode pool is LVM's to manage, though the module made it and names it.
         var manager = record is not null ? pools.BackingOf(record).Manager
-            : info?.Uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true ? PoolManager.Lvm
-            : device.Name.StartsWith("docker-", StringComparison.Ordinal) && device.Name.EndsWith("-pool", StringComparison.Ordinal) ? PoolManager.Docker
+            : info.Uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true ? PoolManager.Lvm
+            : deviceName.StartsWith("docker-", StringComparison.Ordinal) && deviceName.EndsWith("-pool", StringComparison.Ordinal) ? PoolManager.Docker
             : PoolManager.Other;
 
         var blockBytes = (long)table.BlockSizeBytes;
@@ -107,26 +153,24 @@ public sealed class PoolStatusReader
         }
         // The module's pools count their records (active or not); others, the live thin devices.
         var volumes = record is null ? null : new VolumeStore(pools.Registry, record.Name).List();
-        var thins = info is null ? new List<(string Name, ulong Length)>() : context.ThinDevicesOf(info.Device);
         // Thin devices on the pool that no record describes (made by dmsetup, say) count too.
         var recordedUuids = volumes?.Select(v => Naming.VolumeUuid(record!.Id, v.ThinId)).ToHashSet() ?? new HashSet<string>();
         // A device under a recorded volume's own name is that volume; only others cost an ioctl.
         var recordedNames = volumes?.Select(v => Naming.VolumeDeviceName(record!.Name, v.Name)).ToHashSet(StringComparer.Ordinal) ?? new HashSet<string>();
-        var unrecorded = thins.Where(t => !recordedNames.Contains(t.Name) && !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
+        var unrecorded = thinDevices(recordedNames.Contains).Where(t => !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
         var provisioned = (volumes?.Sum(v => v.Size) ?? 0) + unrecorded.Sum(t => Sectors.ToBytes(t.Length));
         var baseVolume = volumes?.Where(v => v.OriginId is null).MinBy(v => v.ThinId);
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;
-        var version = context.Version;
-        var watchedBy = Monitoring.PoolWatcher.WatchedBy(device.Name);
+        var watchedBy = Monitoring.PoolWatcher.WatchedBy(deviceName);
 
         return new PoolStatus
         {
-            PoolName = device.Name,
+            PoolName = deviceName,
             Name = record?.Name,
-            DeviceName = device.Name,
-            Device = info?.Device.ToString(),
-            Uuid = info?.Uuid,
+            DeviceName = deviceName,
+            Device = info.Device.ToString(),
+            Uuid = info.Uuid,
             Manager = manager,
             PoolBlocksize = blockBytes,
             BaseDeviceSize = baseVolume?.Size,
@@ -142,7 +186,7 @@ public sealed class PoolStatusReader
             MetadataSpaceTotal = metaTotal,
             MetadataSpaceAvailable = Math.Max(0, metaTotal - metaUsed),
             MinFreeSpace = dataTotal * minFreePercent / 100,
-            UdevSyncSupported = context.UdevSync,
+            UdevSyncSupported = dm.UdevSyncSupported,
             // Both are available on every removal (Remove-ThinVolume -Deferred) of the module's pools.
             DeferredRemovalEnabled = record is not null,
             DeferredDeletionEnabled = record is not null,
@@ -205,8 +249,6 @@ public sealed class PoolStatusReader
     private sealed class Context
     {
         private readonly IDeviceMapper dm;
-        private DeviceMapperVersion? version;
-        private bool? udevSync;
 
         public Context(IDeviceMapper dm)
         {
@@ -227,10 +269,6 @@ public sealed class PoolStatusReader
         public sealed record Entry(string Name, DeviceNumber Device, IReadOnlyList<DmTarget> Table);
 
         public IReadOnlyList<Entry> Devices { get; }
-
-        public DeviceMapperVersion Version => version ??= dm.GetVersion();
-
-        public bool UdevSync => udevSync ??= dm.UdevSyncSupported;
 
         public List<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
         {
