@@ -442,6 +442,9 @@ dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/benchmark/Invoke-Ben
     Write-Host "Guest: $($data.Machine.Cpu), $($data.Machine.Cpus) vCPU (QEMU TCG), kernel $($data.Machine.Kernel), $($data.Machine.Memory); N = $BenchmarkCount (LVM $lvmCount)"
     $table | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
     Write-Host ("Host: Import-Module {0} ms above a bare pwsh start ({1} vs {2} ms); module memory: {3:N0} KiB GC heap, {4:N0} KiB working set" -f $import.ImportMs, $import.ImportedStartMs, $import.BareStartMs, ($import.HeapBytes / 1KB), ($import.WorkingSetBytes / 1KB))
+    foreach ($row in @($data.SessionMemory)) {
+        if ($row) { Write-Host ("Guest: the benchmark's pwsh session after Get-ThinVolume over {0} volumes: {1:N1} MiB GC heap, {2:N1} MiB resident" -f $row.Level, ($row.HeapBytes / 1MB), ($row.WorkingSetBytes / 1MB)) }
+    }
     $targets | Format-Table -AutoSize -Wrap | Out-String -Width 250 | Write-Host
     $table | Export-Csv -NoTypeInformation (Join-Path $Results 'benchmark.csv')
     [pscustomobject]@{ Machine = $data.Machine; Count = $BenchmarkCount; LvmCount = $lvmCount; Import = $import; Table = $table; Targets = $targets } |

@@ -11,11 +11,11 @@ param(
     # Repetitions for LVM, which is slower.
     [int] $LvmCount = 50,
     # Pool populations (volumes in the pool) at which operations and listings are measured.
-    [int[]] $Levels = @(10, 100, 1000),
+    [int[]] $Levels = @(10, 100, 1000, 10000),
     # LVM is measured up to this population.
     [int] $LvmMaxLevel = 100,
-    # Snapshots in one call, for the per-snapshot cost of a bulk snapshot.
-    [int] $Bulk = 20,
+    # Snapshots in one call, for the per-snapshot cost of a bulk snapshot (each size measured).
+    [int[]] $Bulk = @(20, 100),
     # Warm-up rounds before measuring (the short version in the test suite needs only a few).
     [int] $WarmUp = 30,
     [Parameter(Mandatory)] [string] $Floor,
@@ -34,6 +34,7 @@ $work = Join-Path ([IO.Path]::GetTempPath()) "dmps-bench-$([guid]::NewGuid().ToS
 New-Item -ItemType Directory $work | Out-Null
 $env:DMPS_STATE_ROOT = Join-Path $work 'state'
 $results = [Collections.Generic.List[object]]::new()
+$memory = [Collections.Generic.List[object]]::new()
 
 function Add-Result([string] $Contender, [string] $Operation, [int] $Level, [double] $Milliseconds, [int] $Count, $KernelMs = $null, $KernelCalls = $null, $Syncs = $null) {
     $results.Add([pscustomobject]@{ Contender = $Contender; Operation = $Operation; Level = $Level; Milliseconds = [math]::Round($Milliseconds, 3); Count = $Count
@@ -110,17 +111,23 @@ try {
         Measure-Core 'create+activate' $level $n @('bench-create', 'bench', $n, 16MB)
         Measure-Core 'snapshot+activate' $level $n @('bench-snapshot', 'bench', 'origin', $n)
         Measure-Core 'deactivate+remove' $level (2 * $n) @('bench-remove', 'bench', (2 * $n))
-        $bulkNames = 1..$Bulk | ForEach-Object { "b$_" }
-        Measure-Module "snapshot x$Bulk" $level 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $bulkNames }
-        $results[-1].Operation = "snapshot x$Bulk (each)"; $results[-1].Milliseconds = [math]::Round($results[-1].Milliseconds / $Bulk, 3); $results[-1].KernelMs = [math]::Round($results[-1].KernelMs / $Bulk, 3); $results[-1].KernelCalls = [math]::Round($results[-1].KernelCalls / $Bulk, 1); $results[-1].Count = $Bulk
-        Get-ThinVolume -Pool bench -Name 'b*' | Remove-ThinVolume -Force -Confirm:$false
+        foreach ($size in $Bulk) {
+            $bulkNames = 1..$size | ForEach-Object { "b$_" }
+            Measure-Module "snapshot x$size" $level 1 { New-ThinSnapshot -Pool bench -Origin origin -Name $bulkNames }
+            $results[-1].Operation = "snapshot x$size (each)"; $results[-1].Milliseconds = [math]::Round($results[-1].Milliseconds / $size, 3); $results[-1].KernelMs = [math]::Round($results[-1].KernelMs / $size, 3); $results[-1].KernelCalls = [math]::Round($results[-1].KernelCalls / $size, 1); $results[-1].Count = $size
+            Get-ThinVolume -Pool bench -Name 'b*' | Remove-ThinVolume -Force -Confirm:$false
+        }
         Measure-Module 'Get-PoolStatus' $level 20 { Get-PoolStatus bench }
+        Measure-Module 'Get-ThinVolume (one, by name)' $level 20 { Get-ThinVolume -Pool bench -Name origin }
         Measure-Module 'Get-ThinVolume (all)' $level 5 { Get-ThinVolume -Pool bench }
+        # The session's memory after listing every volume (a full collection first): managed heap and resident set.
+        [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $process = [Diagnostics.Process]::GetCurrentProcess()
+        $memory.Add([pscustomobject]@{ Level = $level; HeapBytes = [GC]::GetTotalMemory($true); WorkingSetBytes = $process.WorkingSet64 })
 
         Add-Result 'floor' 'create+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'create', $n, $floorId, $originSectors)) $n
         Add-Result 'floor' 'snapshot+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $n, ($floorId + $n), $origin.ThinId, $origin.DeviceName)) $n
-        Add-Result 'floor' "snapshot x$Bulk (each)" $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $Bulk, ($floorId + 2 * $n), $origin.ThinId, $origin.DeviceName, $Bulk)) $Bulk
-        Add-Result 'floor' 'deactivate+remove' $level (Invoke-Native $Floor @('bench', $poolDevice, 'remove', (2 * $n + $Bulk), $floorId)) (2 * $n + $Bulk)
+        Add-Result 'floor' "snapshot x$($Bulk[0]) (each)" $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot', $Bulk[0], ($floorId + 2 * $n), $origin.ThinId, $origin.DeviceName, $Bulk[0])) $Bulk[0]
+        Add-Result 'floor' 'deactivate+remove' $level (Invoke-Native $Floor @('bench', $poolDevice, 'remove', (2 * $n + $Bulk[0]), $floorId)) (2 * $n + $Bulk[0])
         # The minimal floor: messages and devices only, no transaction id (what dmsetup must do; not crash-safe).
         Add-Result 'minimal' 'create+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'create-minimal', $n, $floorId, $originSectors)) $n
         Add-Result 'minimal' 'snapshot+activate' $level (Invoke-Native $Floor @('bench', $poolDevice, 'snapshot-minimal', $n, ($floorId + $n), $origin.ThinId, $origin.DeviceName)) $n
@@ -131,6 +138,8 @@ try {
         Add-Result 'dmsetup' 'snapshot+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'snapshot', $n, ($scriptId + $n), $origin.ThinId, $origin.DeviceName)) $n
         Add-Result 'dmsetup' 'deactivate+remove' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'remove', (2 * $n), $scriptId)) (2 * $n)
         Add-Result 'dmsetup' 'status (all devices)' $level (Invoke-Native bash @($dmsetupScript, 'list', 5)) 5
+        # What Get-PoolStatus is to the module, `dmsetup status <pool>` is to a script.
+        Add-Result 'dmsetup' 'Get-PoolStatus' $level (Invoke-Native bash @($dmsetupScript, 'status', 20, 'bench')) 20
         $scriptId += 10000
     }
     Remove-ThinPool bench -DeactivateVolumes -Force
@@ -166,6 +175,6 @@ finally {
     }
     if (Get-ThinPool bench -ErrorAction SilentlyContinue) { Remove-ThinPool bench -DeactivateVolumes -Force -ErrorAction Continue }
     Remove-Item -Recurse -Force $work -ErrorAction Continue
-    [pscustomobject]@{ MetadataClean = $metadataClean; Machine = @{ Kernel = (uname -r); Cpu = ((Select-String -Path /proc/cpuinfo -Pattern '^model name' | Select-Object -First 1).Line -replace '^[^:]*:\s*', ''); Cpus = [Environment]::ProcessorCount; Memory = ((Get-Content /proc/meminfo -TotalCount 1) -replace '\s+', ' ') }; Results = $results } |
+    [pscustomobject]@{ MetadataClean = $metadataClean; Machine = @{ Kernel = (uname -r); Cpu = ((Select-String -Path /proc/cpuinfo -Pattern '^model name' | Select-Object -First 1).Line -replace '^[^:]*:\s*', ''); Cpus = [Environment]::ProcessorCount; Memory = ((Get-Content /proc/meminfo -TotalCount 1) -replace '\s+', ' ') }; Results = $results; SessionMemory = $memory } |
         ConvertTo-Json -Depth 4 | Set-Content $OutputFile
 }

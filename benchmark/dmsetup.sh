@@ -5,6 +5,7 @@
 #   dmsetup.sh <pool> <pool major:minor> snapshot <count> <first id> <origin id> <origin device>
 #   dmsetup.sh <pool> <pool major:minor> remove   <count> <first id>
 #   dmsetup.sh list <count>                       (one `dmsetup status` of every device, <count> times)
+#   dmsetup.sh status <count> <pool>              (`dmsetup status <pool>`, <count> times)
 # Prints the mean milliseconds per operation. No udev runs in the guest: dmsetup makes the nodes.
 set -euo pipefail
 export DM_DISABLE_UDEV=1
@@ -13,6 +14,12 @@ mean() { awk -v t="$(( $(now) - $1 ))" -v n="$2" 'BEGIN { printf "%.3f\n", t / 1
 if [ "$1" = list ]; then
   count=$2; start=$(now)
   for ((i = 0; i < count; i++)); do dmsetup status >/dev/null; done
+  mean "$start" "$count"
+  exit 0
+fi
+if [ "$1" = status ]; then
+  count=$2 pool=$3; start=$(now)
+  for ((i = 0; i < count; i++)); do dmsetup status "$pool" >/dev/null; done
   mean "$start" "$count"
   exit 0
 fi

@@ -26,6 +26,8 @@ Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
         @{ Contender = 'module'; Operation = 'snapshot x3 (each)' }
         @{ Contender = 'floor'; Operation = 'snapshot x3 (each)' }
         @{ Contender = 'module'; Operation = 'Get-PoolStatus' }
+        @{ Contender = 'dmsetup'; Operation = 'Get-PoolStatus' }
+        @{ Contender = 'module'; Operation = 'Get-ThinVolume (one, by name)' }
         @{ Contender = 'module'; Operation = 'Get-ThinVolume (all)' }
         @{ Contender = 'dmsetup'; Operation = 'status (all devices)' }
         @{ Contender = 'lvm'; Operation = 'lvs (all)' }
@@ -38,6 +40,8 @@ Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
 
     It 'leaves the pool metadata clean and no device, loop or volume group behind' {
         $script:report.MetadataClean | Should -BeTrue
+        @($script:report.SessionMemory).Count | Should -Be 1
+        $script:report.SessionMemory[0].HeapBytes | Should -BeGreaterThan 0
         (Invoke-Tool dmsetup @('ls')) -split "`n" | Sort-Object | Should -Be $script:devicesBefore
         Get-LoopBackingFiles | Where-Object { $_ -like '*dmps-bench-*' } | Should -BeNullOrEmpty
     }
