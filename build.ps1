@@ -42,6 +42,8 @@ param(
     [string[]] $KernelTestPath,
     # Benchmark: repetitions of each operation (LVM runs a quarter of them, at least 50 when this is 200).
     [int] $BenchmarkCount = 200,
+    # Benchmark: the pool populations measured, e.g. "10,1000" (default: 10, 100, 1,000 and 10,000).
+    [string] $BenchmarkLevels,
     # GuestTest with -KernelTestPath: also run the xunit kernel tests this filter selects (VSTest filter syntax,
     # e.g. 'FullyQualifiedName~PoolCrash').
     [string] $KernelTestFilter
@@ -382,7 +384,7 @@ function Wait-Guest {
 # each run one (README has the times). The first takes these files
 # with the xunit kernel tests; the second every other file (a new file lands there). Each guest is
 # its own kernel, so tests that compare all dm devices or loops before and after stay exact.
-$FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'ForeignPool.Tests.ps1', 'Remoting.Tests.ps1'
+$FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'ForeignPool.Tests.ps1', 'Remoting.Tests.ps1', 'ThinPool.Tests.ps1'
 
 function Invoke-GuestTest {
     # The long matrices run a representative part here (-Task FullGuestTest and the Reliability
@@ -426,7 +428,7 @@ function Invoke-Benchmark {
     $body = @"
 mkdir -p "`$JOB/results"
 export DMPS_MODULE_MANIFEST="`$MODULE"
-dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/benchmark/Invoke-Benchmark.ps1' -Count $BenchmarkCount -LvmCount $lvmCount \
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/benchmark/Invoke-Benchmark.ps1' -Count $BenchmarkCount -LvmCount $lvmCount $(if ($BenchmarkLevels) { "-Levels '$($BenchmarkLevels -replace '[^0-9,]', '')'" }) \
   -Floor '$(Join-Path $Out 'benchmark/floor')' -Driver '$(Join-Path $Bin "DmPowerShell.Tests.Driver/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Driver.dll")' -OutputFile "`$JOB/results/benchmark-raw.json" 2>&1
 "@
     $job = New-GuestJob -Name 'benchmark' -Body $body

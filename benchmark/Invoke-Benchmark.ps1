@@ -10,8 +10,9 @@ param(
     [int] $Count = 200,
     # Repetitions for LVM, which is slower.
     [int] $LvmCount = 50,
-    # Pool populations (volumes in the pool) at which operations and listings are measured.
-    [int[]] $Levels = @(10, 100, 1000, 10000),
+    # Pool populations (volumes in the pool) at which operations and listings are measured, comma-separated
+    # (a string: `pwsh -File` passes no arrays).
+    [string] $Levels = '10,100,1000,10000',
     # LVM is measured up to this population.
     [int] $LvmMaxLevel = 100,
     # Snapshots in one call, for the per-snapshot cost of a bulk snapshot (each size measured).
@@ -92,7 +93,7 @@ try {
     Get-ThinVolume -Pool bench -Name 'warm*' | Remove-ThinVolume -Force -Confirm:$false
     $population = 1
     $floorId = 1000000; $scriptId = 2000000
-    foreach ($level in $Levels) {
+    foreach ($level in [int[]]($Levels -split ',')) {
         Write-Host "Level $level"
         # Fill the pool up to the level with active snapshots of the origin, in calls of at most 200 names.
         $missing = $level - $population
@@ -117,9 +118,11 @@ try {
             $results[-1].Operation = "snapshot x$size (each)"; $results[-1].Milliseconds = [math]::Round($results[-1].Milliseconds / $size, 3); $results[-1].KernelMs = [math]::Round($results[-1].KernelMs / $size, 3); $results[-1].KernelCalls = [math]::Round($results[-1].KernelCalls / $size, 1); $results[-1].Count = $size
             Get-ThinVolume -Pool bench -Name 'b*' | Remove-ThinVolume -Force -Confirm:$false
         }
-        Measure-Module 'Get-PoolStatus' $level 20 { Get-PoolStatus bench }
-        Measure-Module 'Get-ThinVolume (one, by name)' $level 20 { Get-ThinVolume -Pool bench -Name origin }
-        Measure-Module 'Get-ThinVolume (all)' $level 5 { Get-ThinVolume -Pool bench }
+        # Queries: 20 repetitions (5 of a whole listing), fewer in the short version.
+        $queries = [math]::Min(20, $Count); $listings = [math]::Min(5, $Count)
+        Measure-Module 'Get-PoolStatus' $level $queries { Get-PoolStatus bench }
+        Measure-Module 'Get-ThinVolume (one, by name)' $level $queries { Get-ThinVolume -Pool bench -Name origin }
+        Measure-Module 'Get-ThinVolume (all)' $level $listings { Get-ThinVolume -Pool bench }
         # The session's memory after listing every volume (a full collection first): managed heap and resident set.
         [GC]::Collect(); [GC]::WaitForPendingFinalizers(); $process = [Diagnostics.Process]::GetCurrentProcess()
         $memory.Add([pscustomobject]@{ Level = $level; HeapBytes = [GC]::GetTotalMemory($true); WorkingSetBytes = $process.WorkingSet64 })
@@ -137,9 +140,9 @@ try {
         Add-Result 'dmsetup' 'create+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'create', $n, $scriptId, $originSectors)) $n
         Add-Result 'dmsetup' 'snapshot+activate' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'snapshot', $n, ($scriptId + $n), $origin.ThinId, $origin.DeviceName)) $n
         Add-Result 'dmsetup' 'deactivate+remove' $level (Invoke-Native bash @($dmsetupScript, 'bench', $poolDevice, 'remove', (2 * $n), $scriptId)) (2 * $n)
-        Add-Result 'dmsetup' 'status (all devices)' $level (Invoke-Native bash @($dmsetupScript, 'list', 5)) 5
+        Add-Result 'dmsetup' 'status (all devices)' $level (Invoke-Native bash @($dmsetupScript, 'list', $listings)) $listings
         # What Get-PoolStatus is to the module, `dmsetup status <pool>` is to a script.
-        Add-Result 'dmsetup' 'Get-PoolStatus' $level (Invoke-Native bash @($dmsetupScript, 'status', 20, 'bench')) 20
+        Add-Result 'dmsetup' 'Get-PoolStatus' $level (Invoke-Native bash @($dmsetupScript, 'status', $queries, 'bench')) $queries
         $scriptId += 10000
     }
     Remove-ThinPool bench -DeactivateVolumes -Force
@@ -157,7 +160,7 @@ try {
     $lvmDevice = (& losetup -f --show (Join-Path $work 'lvm.img')).Trim()
     Invoke-Quiet bash @($lvmScript, 'setup', $lvmDir, $lvmDevice)
     $lvmPopulation = 1
-    foreach ($level in $Levels | Where-Object { $_ -le $LvmMaxLevel }) {
+    foreach ($level in [int[]]($Levels -split ',') | Where-Object { $_ -le $LvmMaxLevel }) {
         Write-Host "LVM level $level"
         if ($level -gt $lvmPopulation) { Invoke-Quiet bash @($lvmScript, 'fill', $lvmDir, ($level - $lvmPopulation), $lvmPopulation); $lvmPopulation = $level }
         $n = $LvmCount

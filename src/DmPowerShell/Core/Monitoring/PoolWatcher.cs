@@ -12,14 +12,10 @@ namespace DmPowerShell.Monitoring;
 /// kernel's metadata threshold, mode changes) and checks them on a timer as well (for the
 /// metadata threshold of the policy, which the kernel does not know), reports each change as a
 /// <see cref="ThinPoolEvent"/>, and grows the module's own pools as their autoextend policy says.
-/// While it runs it holds a lock per pool in <see cref="WatchFolder"/>, which is how
-/// Get-PoolStatus knows a pool is watched, and why a second watcher of the same pool is refused.
+/// While it runs it holds each pool's <see cref="WatchLocks"/> lock.
 /// </summary>
 public sealed class PoolWatcher
 {
-    /// <summary>Per host, and gone after a reboot, as a watch is.</summary>
-    public const string WatchFolder = "/run/dmpowershell/watch";
-
     private readonly PoolService pools;
     private readonly IDeviceMapper dm;
     private readonly object gate = new();
@@ -31,11 +27,6 @@ public sealed class PoolWatcher
         this.pools = pools;
         dm = client ?? pools.DeviceMapper;
     }
-
-    public static string LockPath(string deviceName) => Path.Combine(WatchFolder, deviceName + ".lock");
-
-    /// <summary>Who watches the pool device (process, command line, since when), or null.</summary>
-    public static string? WatchedBy(string deviceName) => FileLock.HolderOf(LockPath(deviceName));
 
     /// <summary>Ends <see cref="Run"/> promptly; safe from any thread (Ctrl+C reaches it through StopProcessing).</summary>
     public void Stop()
@@ -58,14 +49,14 @@ public sealed class PoolWatcher
         var locks = new List<FileLock>();
         try
         {
-            Directory.CreateDirectory(WatchFolder);
+            Directory.CreateDirectory(WatchLocks.Folder);
             foreach (var target in targets)
             {
-                var held = FileLock.TryAcquire(LockPath(target.Device));
+                var held = FileLock.TryAcquire(WatchLocks.PathOf(target.Device));
                 if (held is null)
                 {
                     throw new DmPowerShellException(ErrorIds.PoolWatched, ErrorKind.ResourceBusy,
-                        $"Pool '{target.Name}' is already watched by {WatchedBy(target.Device) ?? "another process"}; two watchers would extend it twice. Stop that one first.", target.Name);
+                        $"Pool '{target.Name}' is already watched by {WatchLocks.HolderOf(target.Device) ?? "another process"}; two watchers would extend it twice. Stop that one first.", target.Name);
                 }
                 locks.Add(held);
             }

@@ -162,7 +162,7 @@ public sealed class PoolStatusReader
         var baseVolume = volumes?.Where(v => v.OriginId is null).MinBy(v => v.ThinId);
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;
-        var watchedBy = Monitoring.PoolWatcher.WatchedBy(deviceName);
+        var watchedBy = WatchLocks.HolderOf(deviceName);
 
         return new PoolStatus
         {
