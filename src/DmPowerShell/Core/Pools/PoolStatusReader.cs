@@ -46,8 +46,8 @@ public sealed class PoolStatusReader
     /// One pool: a pool name from the registry, else a device-mapper name (such as LVM's
     /// vg-pool-tpool) or /dev/mapper path. The kernel is asked a constant number of times
     /// whatever the pool holds: the pool's info and status, its table and one device list (and
-    /// the driver's version, once per process); the thin devices on it are its holders in sysfs, and only those no record
-    /// names cost their own ioctls.
+    /// the driver's version, once per process). The thin devices on it are its holders in
+    /// sysfs; only those no record names cost their own ioctls.
     /// </summary>
     public PoolStatus Read(string name)
     {
