@@ -295,12 +295,7 @@ $Body
 
 function Invoke-Guest {
     param([string] $Job)
-    $code = Invoke-Native bash @((Join-Path $Root 'guest/run.sh'), $Job, $GuestTimeout) -AllowFailure
-    switch ($code) {
-        124 { Write-Warning "The guest timed out after $GuestTimeout s." }
-        125 { Write-Warning 'The guest crashed or never started.' }
-    }
-    $code
+    Wait-Guest (Start-Guest -Job $Job)
 }
 
 function New-SuiteJob {
@@ -359,12 +354,13 @@ function Invoke-GuestSuites {
 
 function Start-Guest {
     # A guest started in the background (its own process); Wait-Guest returns its exit code.
-    # -Cpus: its vCPUs; -Label prefixes its console lines, so two guests' output can be told apart.
+    # -Cpus: its vCPUs (else DMPS_GUEST_CPUS or run.sh's default); -Label prefixes its console
+    # lines, so two guests' output can be told apart.
     param([string] $Job, [int] $Cpus, [string] $Label)
     $start = [Diagnostics.ProcessStartInfo]::new('bash')
     foreach ($argument in @((Join-Path $Root 'guest/run.sh'), $Job, "$GuestTimeout")) { $start.ArgumentList.Add($argument) }
-    $start.Environment['DMPS_GUEST_CPUS'] = "$Cpus"
-    $start.Environment['DMPS_GUEST_LABEL'] = $Label
+    if ($Cpus) { $start.Environment['DMPS_GUEST_CPUS'] = "$Cpus" }
+    if ($Label) { $start.Environment['DMPS_GUEST_LABEL'] = $Label }
     $start.UseShellExecute = $false
     [Diagnostics.Process]::Start($start)
 }

@@ -25,11 +25,11 @@ public static class PoolRules
         }
         CheckMetadataSize(metadataSize);
         var guideline = MetadataGuideline(dataSize, spec.BlockSize);
-        if ((decimal)48 * dataSize / spec.BlockSize > PoolSpec.MaxMetadataSize)
+        if (MappingMetadata(dataSize, spec.BlockSize) > PoolSpec.MaxMetadataSize)
         {
             // Past the kernel's largest metadata the guideline cannot be met: only larger blocks help.
             var blockSize = spec.BlockSize;
-            while ((decimal)48 * dataSize / blockSize > PoolSpec.MaxMetadataSize && blockSize < Units.Sectors.ToBytes(ThinPoolTable.MaxBlockSectors))
+            while (MappingMetadata(dataSize, blockSize) > PoolSpec.MaxMetadataSize && blockSize < Units.Sectors.ToBytes(ThinPoolTable.MaxBlockSectors))
             {
                 blockSize *= 2;
             }
@@ -96,7 +96,10 @@ public static class PoolRules
     /// most the kernel's limit (a bigger metadata device is used only up to it).
     /// </summary>
     public static long MetadataGuideline(long dataSize, long blockSize) =>
-        Math.Clamp(RoundUp((long)Math.Min((decimal)48 * dataSize / blockSize, long.MaxValue / 2), PoolSpec.MetadataBlockSize), PoolSpec.MinMetadataSize, PoolSpec.MaxMetadataSize);
+        Math.Clamp(RoundUp((long)Math.Min(MappingMetadata(dataSize, blockSize), long.MaxValue / 2), PoolSpec.MetadataBlockSize), PoolSpec.MinMetadataSize, PoolSpec.MaxMetadataSize);
+
+    /// <summary>What mapping every block of the data takes in metadata: 48 bytes a block (uncapped).</summary>
+    private static decimal MappingMetadata(long dataSize, long blockSize) => (decimal)48 * dataSize / blockSize;
 
     /// <summary>The default low water mark: the kernel's event fires where the minimum free space begins.</summary>
     public static ulong DefaultLowWaterMark(ulong dataBlocks, int minimumFreeSpacePercent) =>

@@ -171,10 +171,11 @@ public sealed class PoolService
         return info is null ? Array.Empty<string>() : ThinDevicesOf(info.Device).Select(t => t.Name).ToList();
     }
 
-    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
+    /// <param name="skip">Names to leave out unread (a caller that knows them already).</param>
+    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool, Func<string, bool>? skip = null)
     {
         var result = new List<(string, ulong)>();
-        foreach (var name in StackedOn(pool))
+        foreach (var name in StackedOn(pool).Where(n => skip?.Invoke(n) != true))
         {
             IReadOnlyList<DmTarget> table;
             try

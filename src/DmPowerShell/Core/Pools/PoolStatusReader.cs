@@ -79,28 +79,7 @@ public sealed class PoolStatusReader
                 $"The device-mapper device '{deviceName}' is not a thin pool (its table is {string.Join("; ", table.Select(t => t.TargetType))}).", name);
         }
         var pool = live.Value.Info.Device;
-        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), skip => ThinDevicesStackedOn(pool, skip));
-    }
-
-    /// <summary>The thin devices on a pool among its holders, reading the tables only of those not skipped.</summary>
-    private IEnumerable<(string Name, ulong Length)> ThinDevicesStackedOn(DeviceNumber pool, Func<string, bool> skip)
-    {
-        foreach (var name in pools.StackedOn(pool).Where(n => !skip(n)))
-        {
-            IReadOnlyList<DmTarget> table;
-            try
-            {
-                table = dm.GetTable(name);
-            }
-            catch (DeviceNotFoundException)
-            {
-                continue; // removed while we looked
-            }
-            if (PoolService.IsThinDeviceOf(table, pool))
-            {
-                yield return (name, table[0].LengthSectors);
-            }
-        }
+        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), skip => pools.ThinDevicesOf(pool, skip));
     }
 
     /// <param name="thinDevices">
