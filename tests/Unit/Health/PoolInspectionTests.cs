@@ -55,6 +55,17 @@ public sealed class PoolInspectionTests
             Metadata = PoolMetadata.ParseXml(Dump),
         };
         Assert.Empty(PoolInspection.Compare(views));
+        Assert.Empty(PoolInspection.Compare(views with { Summary = VolumeSummary.Of(views.Records) }));
+    }
+
+    [Fact]
+    public void A_summary_that_disagrees_with_the_records_is_a_problem_with_a_repair()
+    {
+        var records = new[] { Volume("base", 1), Volume("layer1", 2) };
+        var views = new PoolViews { Pool = Pool(), Records = records, Summary = VolumeSummary.Of(records.Take(1)) };
+        var problem = Assert.Single(PoolInspection.Compare(views), p => p.Kind == ProblemKind.StaleSummary);
+        Assert.True(problem.Repairable);
+        Assert.Contains("says 1 volumes", problem.Description);
     }
 
     [Fact]

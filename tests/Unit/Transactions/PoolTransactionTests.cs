@@ -63,9 +63,9 @@ public sealed class PoolTransactionTests : IDisposable
 
         // One durable write before the kernel is touched: the journal (its data, then its folder).
         Assert.Equal(2, syncsAtFirstMessage);
-        // After the commit: the record's data, the volumes and names folders, the counter's data,
-        // and one sync of the pool's folder for the counter and the cleared journal.
-        Assert.Equal(7, DurableFile.Syncs - syncs);
+        // After the commit: the record's data, the volumes and names folders, the counter's and
+        // the summary's data, and one sync of the pool's folder for them and the cleared journal.
+        Assert.Equal(8, DurableFile.Syncs - syncs);
 
         Assert.Equal(new[] { "message create_thin 1", "message set_transaction_id 1 2", "create base" }, Steps(start));
         Assert.Equal("base", Assert.Single(journalAtFirstMessage!.Created).Name);

@@ -131,7 +131,7 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
         return new[] { new DmTarget(0, 2048, "thin-pool", $"{TransactionId} 10/1000 10/1000 - rw discard_passdown queue_if_no_space - 100") };
     }
 
-    public IReadOnlyList<DeviceListEntry> List() => devices.Values.Select(d => new DeviceListEntry(d.Name, d.Device)).ToList();
+    public IReadOnlyList<DeviceListEntry> List() => devices.Values.Select(d => new DeviceListEntry(d.Name, d.Device, d.Uuid ?? "")).ToList();
 
     public IReadOnlyList<DeviceNumber> GetDependencies(string name) => Array.Empty<DeviceNumber>();
 

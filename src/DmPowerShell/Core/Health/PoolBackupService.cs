@@ -143,9 +143,8 @@ public sealed class PoolBackupService
         plan.Add($"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId}); data written since the export is not in the restored metadata", () =>
         {
             var store = new VolumeStore(pools.Registry, name);
-            foreach (var volume in store.List()) store.Delete(volume);
             store.ClearJournal();
-            foreach (var volume in export.Volumes) store.Save(volume);
+            store.Apply(export.Volumes, store.List());
             if (export.NextId > store.NextId) store.SkipId(export.NextId - 1);
             FaultInjection.Step("records-replaced");
         });

@@ -64,6 +64,8 @@ public sealed partial class PoolHealthService
         {
             pools.Registry.SavePool(record);
         }
+        // A summary left from before the loss would be trusted: counted again from what the repair records.
+        DurableFile.Delete(new VolumeStore(pools.Registry, name).SummaryPath);
         return record;
     }
 

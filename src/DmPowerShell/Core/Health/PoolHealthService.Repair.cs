@@ -128,6 +128,17 @@ public sealed partial class PoolHealthService
                 case ProblemKind.StaleActiveState:
                     done.Add(FixActiveState(record, store, views, problem, host));
                     break;
+                case ProblemKind.StaleSummary:
+                {
+                    var ok = host.ShouldProcess($"summary of pool '{name}'", "Update", $"write {store.SummaryPath} from the {views.Records.Count} records");
+                    if (ok)
+                    {
+                        using var session = PoolSession.Open(pools, name).Lock();
+                        session.Volumes.RebuildSummary();
+                    }
+                    done.Add(new PoolRepair(name, problem.Kind, problem.ThinId, problem.Name, problem.Repair!, ok));
+                    break;
+                }
                 case ProblemKind.SizeMismatch:
                 {
                     var live = views.LiveDevices.First(d => d.ThinId == problem.ThinId);

@@ -44,6 +44,7 @@ public sealed partial class PoolHealthService
             Records = store.List(),
             PendingDeletions = store.PendingDeletions(),
             Journal = store.ReadJournal(),
+            Summary = store.TrustedSummary(),
             Active = active,
             InterruptedRepair = ReadRepairMarker(record.Name),
         };

@@ -69,6 +69,13 @@ public static class PoolInspection
                 "complete it, or roll it back, from the pool's transaction id");
         }
 
+        if (views.Summary is { } summary && VolumeSummary.Of(views.Records) is var counted && counted != summary)
+        {
+            Add(ProblemKind.StaleSummary,
+                $"The registry's summary of pool '{pool}' says {summary.Count} volumes of {ByteSize.Format(summary.ProvisionedBytes)}; its records are {counted.Count} of {ByteSize.Format(counted.ProvisionedBytes)} (a record written by hand, or by another tool).",
+                "write the summary again from the records");
+        }
+
         // Ids in flux (journal) or on their way out (pending deletion) are not disagreements.
         var inFlux = (views.Journal?.ThinIds ?? Enumerable.Empty<uint>()).Concat(views.PendingDeletions).ToHashSet();
         var recordsById = views.Records.ToDictionary(r => r.ThinId.Value);

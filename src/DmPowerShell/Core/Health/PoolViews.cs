@@ -10,6 +10,8 @@ public sealed record PoolViews
     public required IReadOnlyList<VolumeRecord> Records { get; init; }
     public IReadOnlyList<uint> PendingDeletions { get; init; } = Array.Empty<uint>();
     public PoolJournal? Journal { get; init; }
+    /// <summary>The registry's summary of the records, when one is written and no journal makes it doubtful.</summary>
+    public VolumeSummary? Summary { get; init; }
     public bool Active { get; init; }
     public IReadOnlyList<LiveThinDevice> LiveDevices { get; init; } = Array.Empty<LiveThinDevice>();
     public ThinPoolStatus? Status { get; init; }

@@ -15,6 +15,8 @@ public enum ProblemKind
     SizeMismatch,
     /// <summary>A metadata repair was interrupted after it took the pool offline.</summary>
     UnfinishedRepair,
+    /// <summary>The registry's summary of the pool's records (what Get-PoolStatus counts) disagrees with the records.</summary>
+    StaleSummary,
     /// <summary>A journal left by an interrupted command.</summary>
     UnfinishedTransaction,
     NeedsCheck,

@@ -171,16 +171,16 @@ public sealed class PoolService
         return info is null ? Array.Empty<string>() : ThinDevicesOf(info.Device).Select(t => t.Name).ToList();
     }
 
-    /// <param name="skip">Names to leave out unread (a caller that knows them already).</param>
-    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool, Func<string, bool>? skip = null)
+    /// <param name="skip">Devices to leave out unread (the caller knows them already: its own volumes, by uuid).</param>
+    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool, Func<DeviceListEntry, bool>? skip = null)
     {
         var result = new List<(string, ulong)>();
-        foreach (var name in StackedOn(pool).Where(n => skip?.Invoke(n) != true))
+        foreach (var entry in StackedOn(pool).Where(e => skip?.Invoke(e) != true))
         {
             IReadOnlyList<DmTarget> table;
             try
             {
-                table = dm.GetTable(name);
+                table = dm.GetTable(entry.Name);
             }
             catch (DeviceNotFoundException)
             {
@@ -188,7 +188,7 @@ public sealed class PoolService
             }
             if (IsThinDeviceOf(table, pool))
             {
-                result.Add((name, table[0].LengthSectors));
+                result.Add((entry.Name, table[0].LengthSectors));
             }
         }
         return result;
@@ -198,20 +198,20 @@ public sealed class PoolService
     /// The dm devices that may be stacked on a device: its holders in sysfs, named through one
     /// device list; every dm device on the host when sysfs cannot tell.
     /// </summary>
-    internal IEnumerable<string> StackedOn(DeviceNumber device)
+    internal IEnumerable<DeviceListEntry> StackedOn(DeviceNumber device)
     {
         var holders = dm.GetHolders(device);
         if (holders is { Count: 0 })
         {
-            return Array.Empty<string>();
+            return Array.Empty<DeviceListEntry>();
         }
         var list = dm.List();
         if (holders is null)
         {
-            return list.Select(e => e.Name);
+            return list;
         }
         var held = holders.ToHashSet();
-        return list.Where(e => held.Contains(e.Device)).Select(e => e.Name);
+        return list.Where(e => held.Contains(e.Device));
     }
 
     /// <summary>Whether a table is one thin target on the given pool device.</summary>

@@ -37,7 +37,7 @@ public sealed class PoolStatusReader
                 continue; // removed while we listed
             }
             result.Add(Read(device.Name, live.Info, device.Table[0], live.Status, version ??= dm.GetVersion(),
-                skip => context.ThinDevicesOf(live.Info.Device).Where(t => !skip(t.Name))));
+                skip => context.ThinDevicesOf(live.Info.Device, skip)));
         }
         return result.OrderBy(s => s.PoolName, StringComparer.Ordinal).ToList();
     }
@@ -47,13 +47,22 @@ public sealed class PoolStatusReader
     /// vg-pool-tpool) or /dev/mapper path. The kernel is asked a constant number of times
     /// whatever the pool holds: the pool's info and status, its table and one device list (and
     /// the driver's version, once per process). The thin devices on it are its holders in
-    /// sysfs; only those no record names cost their own ioctls.
+    /// sysfs; the device list's uuids tell the module's volumes from others, and only the others
+    /// cost their own ioctls. Counts and sizes come from the registry's summary.
     /// </summary>
     public PoolStatus Read(string name)
     {
         var record = Naming.Check(name, "pool") is null ? pools.Registry.FindPool(name) : null;
-        var deviceName = (record is null ? null : pools.LiveDeviceName(record) ?? record.DeviceName) ?? (name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name);
+        var deviceName = record?.DeviceName ?? (name.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? name["/dev/mapper/".Length..] : name);
         var live = dm.GetInfoAndStatus(deviceName);
+        var recordIsLive = record is not null && live?.Info.Uuid == record.Uuid;
+        if (record is not null && !recordIsLive && pools.LiveDeviceName(record) is { } other)
+        {
+            // Under another name than its own (an LVM-mode pool's device is LVM's): asked again.
+            deviceName = other;
+            live = dm.GetInfoAndStatus(deviceName);
+            recordIsLive = true;
+        }
         IReadOnlyList<DmTarget>? table = null;
         try
         {
@@ -79,15 +88,15 @@ public sealed class PoolStatusReader
                 $"The device-mapper device '{deviceName}' is not a thin pool (its table is {string.Join("; ", table.Select(t => t.TargetType))}).", name);
         }
         var pool = live.Value.Info.Device;
-        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), skip => pools.ThinDevicesOf(pool, skip));
+        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), skip => pools.ThinDevicesOf(pool, skip), recordIsLive ? record : null);
     }
 
     /// <param name="thinDevices">
-    /// The live thin devices on the pool, given a test of names to leave out (a recorded volume's
-    /// own device name is that volume: it needs no look-up).
+    /// The live thin devices on the pool, given a test of devices to leave out (the module's
+    /// own volumes, known by their uuids: the registry counts them).
     /// </param>
     private PoolStatus Read(string deviceName, DeviceInfo info, DmTarget target, IReadOnlyList<DmTarget> statusTargets, DeviceMapperVersion version,
-        Func<Func<string, bool>, IEnumerable<(string Name, ulong Length)>> thinDevices)
+        Func<Func<DeviceListEntry, bool>, IEnumerable<(string Name, ulong Length)>> thinDevices, PoolRecord? known = null)
     {
         var table = ThinPoolTable.Parse(target.Parameters);
         var statusLine = statusTargets.Single().Parameters;
@@ -101,7 +110,7 @@ public sealed class PoolStatusReader
             // A status line this module cannot read still gives an object that says so.
             status = new ThinPoolStatus { Health = TargetHealth.Error, Raw = statusLine };
         }
-        var record = FindRecord(info.Uuid, deviceName);
+        var record = known ?? FindRecord(info.Uuid, deviceName);
         // An LVM-mode pool is LVM's to manage, though the module made it and names it.
         var manager = record is not null ? pools.BackingOf(record).Manager
             : info.Uuid?.StartsWith("LVM-", StringComparison.Ordinal) == true ? PoolManager.Lvm
@@ -130,15 +139,14 @@ public sealed class PoolStatusReader
                 limited = true;
             }
         }
-        // The module's pools count their records (active or not); others, the live thin devices.
-        var volumes = record is null ? null : new VolumeStore(pools.Registry, record.Name).List();
-        // Thin devices on the pool that no record describes (made by dmsetup, say) count too.
-        var recordedUuids = volumes?.Select(v => Naming.VolumeUuid(record!.Id, v.ThinId)).ToHashSet() ?? new HashSet<string>();
-        // A device under a recorded volume's own name is that volume; only others cost an ioctl.
-        var recordedNames = volumes?.Select(v => Naming.VolumeDeviceName(record!.Name, v.Name)).ToHashSet(StringComparer.Ordinal) ?? new HashSet<string>();
-        var unrecorded = thinDevices(recordedNames.Contains).Where(t => !recordedUuids.Contains(dm.GetInfo(t.Name)?.Uuid ?? "")).ToList();
-        var provisioned = (volumes?.Sum(v => v.Size) ?? 0) + unrecorded.Sum(t => Sectors.ToBytes(t.Length));
-        var baseVolume = volumes?.Where(v => v.OriginId is null).MinBy(v => v.ThinId);
+        // The module's pools count their records (active or not) from the summary; others, the live thin devices.
+        var store = record is null ? null : new VolumeStore(pools.Registry, record.Name);
+        var summary = store?.Summary();
+        // Thin devices on the pool that are not the module's volumes (made by dmsetup, say) count too.
+        bool OwnVolume(DeviceListEntry device) =>
+            record is not null && Naming.ThinIdFromUuid(record.Id, device.Uuid ?? dm.GetInfo(device.Name)?.Uuid) is not null;
+        var unrecorded = thinDevices(OwnVolume).ToList();
+        var provisioned = (summary?.ProvisionedBytes ?? 0) + unrecorded.Sum(t => Sectors.ToBytes(t.Length));
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;
         var watchedBy = WatchLocks.HolderOf(deviceName);
@@ -152,8 +160,8 @@ public sealed class PoolStatusReader
             Uuid = info.Uuid,
             Manager = manager,
             PoolBlocksize = blockBytes,
-            BaseDeviceSize = baseVolume?.Size,
-            BackingFilesystem = baseVolume?.FileSystem,
+            BaseDeviceSize = summary?.BaseSize,
+            BackingFilesystem = summary?.BaseFileSystem,
             DataFile = dataFile,
             MetadataFile = metaFile,
             DataLoopFile = dataLoopFile,
@@ -169,7 +177,7 @@ public sealed class PoolStatusReader
             // Both are available on every removal (Remove-ThinVolume -Deferred) of the module's pools.
             DeferredRemovalEnabled = record is not null,
             DeferredDeletionEnabled = record is not null,
-            DeferredDeletedDeviceCount = record is null ? 0 : new VolumeStore(pools.Registry, record.Name).PendingDeletions().Count,
+            DeferredDeletedDeviceCount = store?.PendingDeletions().Count ?? 0,
             LibraryVersion = version.Library,
             DriverVersion = version.Driver,
             Health = status.Health,
@@ -187,7 +195,7 @@ public sealed class PoolStatusReader
             RawStatus = status.Raw,
             DataUsedPercent = dataTotal == 0 ? 0 : Math.Round(100.0 * dataUsed / dataTotal, 2),
             MetadataUsedPercent = metaTotal == 0 ? 0 : Math.Round(100.0 * metaUsed / metaTotal, 2),
-            ThinVolumeCount = (volumes?.Count ?? 0) + unrecorded.Count,
+            ThinVolumeCount = (summary?.Count ?? 0) + unrecorded.Count,
             ProvisionedSize = provisioned,
             OverProvisioningRatio = dataTotal == 0 ? 0 : Math.Round((double)provisioned / dataTotal, 3),
             BackingFilesystemLimited = limited,
@@ -236,7 +244,7 @@ public sealed class PoolStatusReader
             {
                 try
                 {
-                    return new Entry(e.Name, e.Device, dm.GetTable(e.Name));
+                    return new Entry(e, dm.GetTable(e.Name));
                 }
                 catch (DeviceNotFoundException)
                 {
@@ -245,13 +253,16 @@ public sealed class PoolStatusReader
             }).OfType<Entry>().ToList();
         }
 
-        public sealed record Entry(string Name, DeviceNumber Device, IReadOnlyList<DmTarget> Table);
+        public sealed record Entry(DeviceListEntry Device, IReadOnlyList<DmTarget> Table)
+        {
+            public string Name => Device.Name;
+        }
 
         public IReadOnlyList<Entry> Devices { get; }
 
-        public List<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool)
+        public List<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool, Func<DeviceListEntry, bool> skip)
         {
-            return Devices.Where(d => PoolService.IsThinDeviceOf(d.Table, pool))
+            return Devices.Where(d => PoolService.IsThinDeviceOf(d.Table, pool) && !skip(d.Device))
                 .Select(d => (d.Name, d.Table[0].LengthSectors)).ToList();
         }
     }

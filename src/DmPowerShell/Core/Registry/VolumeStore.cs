@@ -6,11 +6,19 @@ namespace DmPowerShell.Registry;
 
 /// <summary>
 /// The volumes of one pool: <c>volumes/&lt;thin id&gt;.json</c>, a name index of symbolic links
-/// <c>names/&lt;name&gt; -&gt; &lt;thin id&gt;</c>, the id counter and the journal. Finding,
-/// creating, renaming or removing a volume touches a constant number of files, whatever the
-/// number of volumes. Callers hold the pool's lock for every change.
+/// <c>names/&lt;name&gt; -&gt; &lt;thin id&gt;</c>, the id counter, the journal and the summary
+/// (<see cref="VolumeSummary"/>). Finding, creating, renaming or removing a volume touches a
+/// constant number of files, whatever the number of volumes. Callers hold the pool's lock for
+/// every change.
 /// </summary>
-public sealed class VolumeStore
+/// <remarks>
+/// The summary is kept by <see cref="Apply"/>. Inside a transaction its journal covers the
+/// window between the records and the summary: a journal present means a reader does not trust
+/// the summary, and the recovery that clears it rebuilds it from every record. A change without
+/// a journal (a resize) deletes the summary durably before it writes records, so a crash then
+/// leaves no summary rather than a wrong one; the next change rebuilds it.
+/// </remarks>
+public sealed partial class VolumeStore
 {
     private readonly string folder;
 
@@ -49,6 +57,7 @@ public sealed class VolumeStore
         journalKnown = false;
         journal = null;
         folders.Clear();
+        ownJournal = false;
     }
 
     private void EnsureFolder(string path)
@@ -110,6 +119,16 @@ public sealed class VolumeStore
     /// </summary>
     public void Apply(IEnumerable<VolumeRecord> save, IEnumerable<VolumeRecord> delete, uint? nextId = null)
     {
+        save = save.ToList();
+        delete = delete.ToList();
+        // A journal this store did not write is a recovery's: Finish counts every record then.
+        var recovering = !ownJournal && ReadJournal() is not null;
+        var before = ownJournal ? summary : recovering ? null : TrustedSummary();
+        var after = before is null ? null : Summarize(before, save, delete);
+        var summaryMoves = !recovering && (after is null || after != before);
+        // Outside a journal, no stale summary may outlive a crash between the records and it.
+        if (!ownJournal && summaryMoves) DurableFile.Delete(SummaryFile);
+
         var namesChanged = false;
         var volumesChanged = false;
         foreach (var record in delete)
@@ -131,6 +150,20 @@ public sealed class VolumeStore
         }
         if (volumesChanged) DurableFile.SyncFolder(Volumes);
         if (namesChanged) DurableFile.SyncFolder(Names);
+
+        if (summaryMoves)
+        {
+            after ??= VolumeSummary.Of(List());
+            if (ownJournal)
+            {
+                summary = after;
+                summaryChanged = true;
+            }
+            else
+            {
+                WriteSummary(after, syncFolder: nextId is null);
+            }
+        }
         if (nextId is not null) Finish(nextId, clearJournal: false);
     }
 
@@ -150,8 +183,19 @@ public sealed class VolumeStore
         }
         if (clearJournal && (!held || !journalKnown || journal is not null))
         {
+            var hadJournal = ownJournal || ReadJournal() is not null;
+            if (hadJournal && (!ownJournal || summaryChanged || summary is null))
+            {
+                // Before the journal goes, in the same folder: the one folder sync below orders
+                // the summary's rename before the journal's unlink (as it does the counter's).
+                EnsureFolder(folder);
+                WriteSummary(ownJournal && summary is not null ? summary : VolumeSummary.Of(List()), syncFolder: false);
+                changed = true;
+            }
             changed |= FileDescriptor.Unlink(JournalFile);
             Remember(null);
+            ownJournal = false;
+            summaryChanged = false;
         }
         if (changed) DurableFile.SyncFolder(folder);
     }
@@ -246,6 +290,13 @@ public sealed class VolumeStore
 
     public void WriteJournal(PoolJournal journal)
     {
+        if (!ownJournal)
+        {
+            // The records as they stand before the change; null when they must be counted at its end.
+            summary = TrustedSummary();
+            summaryChanged = false;
+            ownJournal = true;
+        }
         EnsureFolder(folder);
         DurableFile.Write(JournalFile, JsonSerializer.SerializeToUtf8Bytes(journal, PoolRegistry.Json));
         Remember(journal);
@@ -255,6 +306,7 @@ public sealed class VolumeStore
     {
         DurableFile.Delete(JournalFile);
         Remember(null);
+        ownJournal = false;
     }
 
     private void Remember(PoolJournal? current)
