@@ -64,6 +64,35 @@ Describe 'Thin volumes and snapshots' -Tag Kernel {
         }
     }
 
+    It 'lists many volumes from one device list and one metadata read, and knows what inactive ones map' {
+        $base = New-ThinVolume -Pool my-pool -Name base -Size 16MB -StateRoot $root
+        Write-Pattern $base.DevicePath 3
+        $null = New-ThinSnapshot -Pool my-pool -Origin base -Name s1, s2 -StateRoot $root
+        Write-Pattern '/dev/mapper/my--pool-s1' 4 -Bytes 1MB -Offset 8MB
+        $cold = New-ThinVolume -Pool my-pool -Name cold -Size 16MB -StateRoot $root
+        Write-Pattern $cold.DevicePath 5 -Bytes 2MB
+        Disable-ThinVolume -Pool my-pool -Name cold -StateRoot $root
+        $each = Get-ThinVolume -Pool my-pool -StateRoot $root   # few volumes: a status ioctl each
+        [DmPowerShell.Volumes.VolumeService]::BulkLiveStateThreshold = 2
+        try {
+            $before = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls.Item2
+            $bulk = Get-ThinVolume -Pool my-pool -StateRoot $root
+            $calls = [DmPowerShell.Kernel.DeviceMapperClient]::KernelCalls.Item2 - $before
+        }
+        finally { [DmPowerShell.Volumes.VolumeService]::BulkLiveStateThreshold = 256 }
+        $bulk.Name | Should -Be $each.Name
+        foreach ($property in 'Active', 'Device', 'ReadOnly', 'Size', 'Chain') {
+            ($bulk | ForEach-Object $property) -join ',' | Should -Be (($each | ForEach-Object $property) -join ',')
+        }
+        ($bulk | Where-Object Active).MappedBytes | Should -Be ($each | Where-Object Active).MappedBytes
+        ($bulk | Where-Object Name -eq s1).MappedBytes | Should -Be 5MB
+        ($each | Where-Object Name -eq cold).MappedBytes | Should -BeNullOrEmpty
+        ($bulk | Where-Object Name -eq cold).MappedBytes | Should -Be 2MB
+        # The list, the pool's table and status, reserve and release: not one call per volume.
+        $calls | Should -BeLessOrEqual 5
+        (Get-DmStatus my--pool) -split ' ' | Select-Object -Index 6 | Should -Be '-'   # the metadata snapshot is released
+    }
+
     It 'shares data copy-on-write: snapshots see the origin, writes never cross' {
         $base = New-ThinVolume -Pool my-pool -Name base -Size 32MB -StateRoot $root
         Write-Pattern $base.DevicePath 1

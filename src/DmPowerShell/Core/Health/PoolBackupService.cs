@@ -46,12 +46,12 @@ public sealed class PoolBackupService
         {
             if (active)
             {
-                xml = new PoolHealthService(pools, dm).WithMetadataSnapshot(record, host, device => PoolHealthService.ThinDump(device, metadataSnapshot: true));
+                xml = new PoolHealthService(pools, dm).WithMetadataSnapshot(record, host, device => PoolMetadataSnapshot.ThinDump(device, metadataSnapshot: true));
             }
             else
             {
                 using var device = PoolHealthService.OpenReadOnly(record.MetadataPath);
-                xml = PoolHealthService.ThinDump(device.Path, metadataSnapshot: false);
+                xml = PoolMetadataSnapshot.ThinDump(device.Path, metadataSnapshot: false);
             }
             metadata = PoolMetadata.ParseXml(xml);
         });

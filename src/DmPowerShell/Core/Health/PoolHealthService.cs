@@ -85,30 +85,7 @@ public sealed partial class PoolHealthService
         WithMetadataSnapshot(record, null, device => Dump(device, metadataSnapshot: true, deviceWithMappings));
 
     /// <summary>Runs <paramref name="read"/> on the live pool's metadata device while a metadata snapshot is held; releases it always.</summary>
-    internal T WithMetadataSnapshot<T>(PoolRecord record, IOperationHost? host, Func<string, T> read)
-    {
-        var table = ThinPoolTable.Parse(dm.GetTable(record.DeviceName).Single().Parameters);
-        var metadataDevice = PoolService.BlockDeviceName(table.MetadataDevice);
-        // A held snapshot under the pool's lock is one a killed command of ours left: the kernel
-        // holds one at most, so it is released before taking ours.
-        if (ThinPoolStatus.Parse(dm.GetStatus(record.DeviceName, noFlush: true).Single().Parameters).HeldMetadataRoot is not null)
-        {
-            host?.Verbose($"message {record.DevicePath} 0 release_metadata_snap (left held by an interrupted command)");
-            dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
-        }
-        host?.Verbose($"message {record.DevicePath} 0 reserve_metadata_snap");
-        dm.SendMessage(record.DeviceName, PoolMessage.ReserveMetadataSnapshot());
-        try
-        {
-            FaultInjection.Step("snapshot-reserved");
-            return read(metadataDevice);
-        }
-        finally
-        {
-            host?.Verbose($"message {record.DevicePath} 0 release_metadata_snap");
-            dm.SendMessage(record.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
-        }
-    }
+    internal T WithMetadataSnapshot<T>(PoolRecord record, IOperationHost? host, Func<string, T> read) => PoolMetadataSnapshot.Read(dm, record, host, read);
 
     /// <summary>An inactive pool's metadata, checked by thin_check and read by thin_dump through a read-only loop.</summary>
     private static (PoolMetadata? Metadata, string? Failure, bool NeedsCheck) ReadAtRest(PoolRecord record)
@@ -170,25 +147,9 @@ public sealed partial class PoolHealthService
     private static PoolMetadata Dump(string device, bool metadataSnapshot, uint? deviceWithMappings)
     {
         var options = deviceWithMappings is { } id ? new[] { "--dev-id", id.ToString(CultureInfo.InvariantCulture) } : new[] { "--skip-mappings" };
-        var xml = ThinDump(device, metadataSnapshot, options);
+        var xml = PoolMetadataSnapshot.ThinDump(device, metadataSnapshot, options);
         var metadata = PoolMetadata.ParseXml(xml);
         return deviceWithMappings is null ? metadata : metadata with { HighestMappedBlock = HighestMappedBlock(xml) };
-    }
-
-    /// <summary>thin_dump's XML of the metadata on <paramref name="device"/> (of its held snapshot with <paramref name="metadataSnapshot"/>).</summary>
-    internal static string ThinDump(string device, bool metadataSnapshot, params string[] options)
-    {
-        var arguments = new List<string>();
-        if (metadataSnapshot) arguments.Add("--metadata-snap");
-        arguments.AddRange(options);
-        arguments.Add(device);
-        var result = ExternalTool.Run("thin_dump", arguments);
-        if (result.ExitCode != 0)
-        {
-            throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                $"thin_dump could not read the metadata on {device} (exit {result.ExitCode}): {result.Error.Trim()}", device);
-        }
-        return result.Output;
     }
 
     /// <summary>The highest virtual block a device's mappings reach, from thin_dump's single and range mappings.</summary>

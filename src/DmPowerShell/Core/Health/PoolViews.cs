@@ -1,4 +1,5 @@
 using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 
 namespace DmPowerShell.Health;

@@ -146,32 +146,54 @@ public sealed class DeviceMapperClient : IDeviceMapper
         }, ReadTargets);
 
     /// <summary>Every device-mapper device on the host.</summary>
+    /// <summary>
+    /// Every dm device with its number and, on kernels with dm ioctl 4.45 or later, its uuid: one
+    /// DM_LIST_DEVICES of our own asking for uuids (<see cref="DeviceMapperList"/>), through
+    /// libdevmapper's list when that cannot run.
+    /// </summary>
     public IReadOnlyList<DeviceListEntry> List()
     {
-        return Run(TaskType.List, DmOperation.List, null, null, task =>
+        lock (Gate)
         {
-            var result = new List<DeviceListEntry>();
-            var names = dm_task_get_names(task);
-            if (names == IntPtr.Zero || Marshal.ReadInt64(names) == 0)
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                return DeviceMapperList.Run(ReadNames);
+            }
+            catch (NativeCallException)
+            {
+                // No control node of our own to open, or a kernel that refuses: libdevmapper's way.
+            }
+            finally
+            {
+                callTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+                callCount++;
+            }
+        }
+        return Run(TaskType.List, DmOperation.List, null, null, task => ReadNames(dm_task_get_names(task)));
+    }
+
+    /// <summary>The chain of struct dm_names { uint64_t dev; uint32_t next; char name[]; } a list returns.</summary>
+    private static List<DeviceListEntry> ReadNames(IntPtr names)
+    {
+        var result = new List<DeviceListEntry>();
+        if (names == IntPtr.Zero || Marshal.ReadInt64(names) == 0)
+        {
+            return result;
+        }
+        var current = names;
+        while (true)
+        {
+            var dev = (ulong)Marshal.ReadInt64(current);
+            var next = (uint)Marshal.ReadInt32(current, 8);
+            var name = Marshal.PtrToStringUTF8(current + 12) ?? "";
+            result.Add(new DeviceListEntry(name, DeviceNumber.FromDevT(dev), ListedUuid(current, next, name)));
+            if (next == 0)
             {
                 return result;
             }
-            var current = names;
-            while (true)
-            {
-                // struct dm_names { uint64_t dev; uint32_t next; char name[]; }
-                var dev = (ulong)Marshal.ReadInt64(current);
-                var next = (uint)Marshal.ReadInt32(current, 8);
-                var name = Marshal.PtrToStringUTF8(current + 12) ?? "";
-                result.Add(new DeviceListEntry(name, DeviceNumber.FromDevT(dev), ListedUuid(current, next, name)));
-                if (next == 0)
-                {
-                    break;
-                }
-                current += (int)next;
-            }
-            return result;
-        });
+            current += (int)next;
+        }
     }
 
     private const uint NameListHasUuid = 1, NameListHasNoUuid = 2;

@@ -118,6 +118,20 @@ public sealed class PoolRegistry
         return FileLock.Acquire(Path.Combine(Root, "lock"), LockTimeout, "the DmPowerShell registry");
     }
 
+    /// <summary>The pool's lock when nobody holds it (and the root is writable); null otherwise: for readers that have another way.</summary>
+    public FileLock? TryLockPool(string name)
+    {
+        var folder = PoolFolder(name);
+        try
+        {
+            return Directory.Exists(folder) ? FileLock.TryAcquire(Path.Combine(folder, "lock")) : null;
+        }
+        catch (Interop.NativeCallException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The lock over one pool: every change to it, its volumes and its records.</summary>
     public FileLock LockPool(string name)
     {

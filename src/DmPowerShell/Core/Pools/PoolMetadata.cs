@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Xml;
 
-namespace DmPowerShell.Health;
+namespace DmPowerShell.Pools;
 
 /// <summary>The pool's own metadata: its transaction id and thin devices, read by thin_dump.</summary>
 public sealed record PoolMetadata(ulong Transaction, ulong DataBlockSectors, ulong DataBlocks, IReadOnlyList<MetadataDevice> Devices)
