@@ -158,7 +158,7 @@ public sealed class DeviceMapperClient : IDeviceMapper
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                return DeviceMapperList.Run(ReadNames);
+                return DeviceMapperList.Run(DeviceNameList.Read);
             }
             catch (NativeCallException)
             {
@@ -170,54 +170,7 @@ public sealed class DeviceMapperClient : IDeviceMapper
                 callCount++;
             }
         }
-        return Run(TaskType.List, DmOperation.List, null, null, task => ReadNames(dm_task_get_names(task)));
-    }
-
-    /// <summary>The chain of struct dm_names { uint64_t dev; uint32_t next; char name[]; } a list returns.</summary>
-    private static List<DeviceListEntry> ReadNames(IntPtr names)
-    {
-        var result = new List<DeviceListEntry>();
-        if (names == IntPtr.Zero || Marshal.ReadInt64(names) == 0)
-        {
-            return result;
-        }
-        var current = names;
-        while (true)
-        {
-            var dev = (ulong)Marshal.ReadInt64(current);
-            var next = (uint)Marshal.ReadInt32(current, 8);
-            var name = Marshal.PtrToStringUTF8(current + 12) ?? "";
-            result.Add(new DeviceListEntry(name, DeviceNumber.FromDevT(dev), ListedUuid(current, next, name)));
-            if (next == 0)
-            {
-                return result;
-            }
-            current += (int)next;
-        }
-    }
-
-    private const uint NameListHasUuid = 1, NameListHasNoUuid = 2;
-
-    /// <summary>
-    /// Since dm ioctl 4.45 the kernel puts, after each name and aligned to 8 bytes, the event
-    /// number, a flags word and the uuid when the flags say there is one: one list then answers
-    /// which devices are whose, where older kernels need an ioctl per device. Null when the
-    /// entry carries no flags (an older kernel), or they would lie past the entry.
-    /// </summary>
-    private static string? ListedUuid(IntPtr entry, uint next, string name)
-    {
-        var afterName = entry + 12 + System.Text.Encoding.UTF8.GetByteCount(name) + 1;
-        var aligned = (IntPtr)(((long)afterName + 7) & ~7L);
-        if (next != 0 && (long)aligned + 8 > (long)entry + next)
-        {
-            return null;
-        }
-        return (uint)Marshal.ReadInt32(aligned, 4) switch
-        {
-            NameListHasUuid => Marshal.PtrToStringUTF8(aligned + 8) ?? "",
-            NameListHasNoUuid => "",
-            _ => null,
-        };
+        return Run(TaskType.List, DmOperation.List, null, null, task => DeviceNameList.Read(dm_task_get_names(task)));
     }
 
     /// <summary>From sysfs (the kernel links a device's holders there), not libdevmapper: one directory read.</summary>
