@@ -311,6 +311,22 @@ public sealed class PoolTransactionTests : IDisposable
         Assert.Empty(journal.Deleted);
         Assert.Equal(4u, journal.NextId);
     }
+
+    [Fact]
+    public void The_summary_stays_trusted_through_creations_bulk_snapshots_renames_and_removals()
+    {
+        volumes.Create("web", "origin", 1L << 20, null, activate: true, host);
+        volumes.Snapshot("web", "origin", Enumerable.Range(1, 30).Select(i => $"s{i}").ToList(), activate: true, readOnly: false, host);
+        volumes.Create("web", "c1", 2L << 20, null, activate: true, host);
+        volumes.Disable("web", "s3", host);
+        volumes.Rename("web", "s4", "renamed", host);
+        volumes.Remove("web", "c1", host);
+        volumes.Remove("web", "s5", host);
+        var summary = Store.TrustedSummary();
+        Assert.NotNull(summary);
+        Assert.Equal(VolumeSummary.Of(Store.List()), summary);
+        Assert.Equal(30, summary!.Count);
+    }
 }
 
 /// <summary>Tests that count the registry's fsyncs (a process-wide counter) run alone.</summary>

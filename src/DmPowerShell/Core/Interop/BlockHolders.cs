@@ -15,21 +15,15 @@ public static class BlockHolders
     /// </summary>
     public static IReadOnlyList<DeviceNumber>? DeviceMapperHoldersOf(DeviceNumber device, string sysfs = "/sys")
     {
-        var folder = $"{sysfs}/dev/block/{device}/holders";
-        string[] entries;
-        try
-        {
-            entries = Directory.GetFileSystemEntries(folder);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        var entries = DirectoryNames.Read($"{sysfs}/dev/block/{device}/holders");
+        if (entries is null)
         {
             return null;
         }
-        var holders = new List<DeviceNumber>(entries.Length);
-        foreach (var entry in entries)
+        var holders = new List<DeviceNumber>(entries.Count);
+        foreach (var name in entries)
         {
-            var name = Path.GetFileName(entry.AsSpan());
-            if (name.StartsWith("dm-") && uint.TryParse(name[3..], out var minor))
+            if (name.StartsWith("dm-", StringComparison.Ordinal) && uint.TryParse(name.AsSpan(3), out var minor))
             {
                 holders.Add(new DeviceNumber(device.Major, minor));
             }
