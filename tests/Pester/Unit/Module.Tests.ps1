@@ -13,7 +13,7 @@ AfterAll {
 Describe 'The module' {
     It 'exports the cmdlets the design names' {
         $names = (Get-Command -Module DmPowerShell).Name
-        foreach ($name in @('Get-ThinPool', 'Get-PoolStatus', 'Get-ThinVolume') + $script:changers) {
+        foreach ($name in @('Get-ThinPool', 'Get-PoolStatus', 'Get-ThinVolume', 'Compare-ThinVolume') + $script:changers) {
             $names | Should -Contain $name
         }
     }

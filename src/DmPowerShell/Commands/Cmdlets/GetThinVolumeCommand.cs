@@ -31,6 +31,14 @@ public sealed class GetThinVolumeCommand : DmCmdlet
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string? Origin { get; set; }
 
+    /// <summary>
+    /// Also read what each volume maps alone and shares (ExclusiveBytes, SharedBytes), and what
+    /// inactive ones map, from the pool's metadata: thin_ls through a metadata snapshot, one run
+    /// per pool, waiting for the pool's lock.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Usage { get; set; }
+
     protected override string? PipedStateRoot => InputObject?.StateRoot;
 
     protected override void ProcessRecord()
@@ -43,10 +51,10 @@ public sealed class GetThinVolumeCommand : DmCmdlet
             Try(pool, () =>
             {
                 // Exact names in a named pool: only their records are read (the index of names).
-                var exact = pool is not null && Origin is null && Name is { Length: > 0 } && !Name.Any(WildcardPattern.ContainsWildcardCharacters)
+                var exact = pool is not null && Origin is null && !Usage && Name is { Length: > 0 } && !Name.Any(WildcardPattern.ContainsWildcardCharacters)
                     ? Volumes.GetExact(pool, Name)
                     : null;
-                var found = exact ?? Volumes.List(pool, filter, Origin);
+                var found = exact ?? Volumes.List(pool, filter, Origin, Usage);
                 WriteObject(found, enumerateCollection: true);
                 if (found.Count == 0 && Name is not null)
                 {

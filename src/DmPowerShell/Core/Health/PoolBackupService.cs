@@ -50,7 +50,7 @@ public sealed class PoolBackupService
             }
             else
             {
-                using var device = PoolHealthService.OpenReadOnly(record.MetadataPath);
+                using var device = PoolMetadataSnapshot.OpenAtRest(record.MetadataPath);
                 xml = PoolMetadataSnapshot.ThinDump(device.Path, metadataSnapshot: false);
             }
             metadata = PoolMetadata.ParseXml(xml);

@@ -90,7 +90,7 @@ public sealed partial class PoolHealthService
         plan.Add(string.Join(Environment.NewLine, backing.DescribeMetadataReplacement(record, spareDevice, $"thin_repair -i {record.MetadataPath}", ".repaired", "damaged")), () =>
         {
             using (pools.Registry.LockPool(record.Name))
-            using (var input = OpenReadOnly(record.MetadataPath))
+            using (var input = PoolMetadataSnapshot.OpenAtRest(record.MetadataPath))
             {
                 backing.ReplaceMetadata(record, spareDevice, ".repaired", "damaged", host, output => ExternalTool.Run("thin_repair", new[] { "-i", input.Path, "-o", output }),
                     failed => failed.Program == "thin_check"

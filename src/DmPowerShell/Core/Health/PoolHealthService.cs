@@ -90,7 +90,7 @@ public sealed partial class PoolHealthService
     /// <summary>An inactive pool's metadata, checked by thin_check and read by thin_dump through a read-only loop.</summary>
     private static (PoolMetadata? Metadata, string? Failure, bool NeedsCheck) ReadAtRest(PoolRecord record)
     {
-        using var device = OpenReadOnly(record.MetadataPath);
+        using var device = PoolMetadataSnapshot.OpenAtRest(record.MetadataPath);
         var check = ExternalTool.Run("thin_check", new[] { device.Path });
         if (check.ExitCode != 0)
         {
@@ -109,39 +109,6 @@ public sealed partial class PoolHealthService
         Span<byte> head = stackalloc byte[8];
         stream.ReadExactly(head);
         return (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head[4..]) & 1) != 0;
-    }
-
-    /// <summary>thin_dump reads with O_DIRECT, which some file systems refuse: a file is read through a read-only loop device.</summary>
-    internal static ReadOnlyDevice OpenReadOnly(string path)
-    {
-        if (BlockDevices.IsBlockDevice(path))
-        {
-            return new ReadOnlyDevice(path, null);
-        }
-        var loop = LoopDevices.Attach(path, readOnly: true);
-        return new ReadOnlyDevice(loop.Device.Path, loop);
-    }
-
-    internal sealed class ReadOnlyDevice : IDisposable
-    {
-        private readonly LoopAttachment? loop;
-
-        public ReadOnlyDevice(string path, LoopAttachment? loop)
-        {
-            Path = path;
-            this.loop = loop;
-        }
-
-        public string Path { get; }
-
-        public void Dispose()
-        {
-            if (loop is null) return;
-            var path = loop.Device.Path;
-            loop.Dispose();
-            // Auto-clear detaches it once closed; clear it explicitly too, in case it is still bound.
-            try { LoopDevices.Detach(path); } catch (NativeCallException) { }
-        }
     }
 
     private static PoolMetadata Dump(string device, bool metadataSnapshot, uint? deviceWithMappings)

@@ -1,3 +1,4 @@
+using DmPowerShell.Interop;
 using DmPowerShell.Kernel;
 using DmPowerShell.Registry;
 using DmPowerShell.Storage;
@@ -47,12 +48,84 @@ public static class PoolMetadataSnapshot
         if (metadataSnapshot) arguments.Add("--metadata-snap");
         arguments.AddRange(options);
         arguments.Add(device);
-        var result = ExternalTool.Run("thin_dump", arguments);
+        return Run("thin_dump", arguments);
+    }
+
+    /// <summary>Bytes each thin device maps (thin_ls), and with <paramref name="exclusive"/> the bytes no other device shares; through a metadata snapshot while the pool is live, else at rest.</summary>
+    public static IReadOnlyList<ThinDeviceUsage> ReadUsage(IDeviceMapper dm, PoolRecord record, bool live, bool exclusive, IOperationHost? host = null)
+    {
+        if (live)
+        {
+            return Read(dm, record, host, device => ThinDeviceUsage.Parse(ThinLs(device, metadataSnapshot: true, exclusive), exclusive));
+        }
+        using var atRest = OpenAtRest(record.MetadataPath);
+        return ThinDeviceUsage.Parse(ThinLs(atRest.Path, metadataSnapshot: false, exclusive), exclusive);
+    }
+
+    /// <summary>The ranges where two thin devices' mappings differ (thin_delta), through a metadata snapshot while the pool is live, else at rest.</summary>
+    public static IReadOnlyList<ThinDeltaRange> ReadDelta(IDeviceMapper dm, PoolRecord record, bool live, uint left, uint right, IOperationHost? host = null)
+    {
+        string[] Options(bool snapshot) => (snapshot ? new[] { "--metadata-snap" } : Array.Empty<string>())
+            .Concat(new[] { "--snap1", left.ToString(System.Globalization.CultureInfo.InvariantCulture), "--snap2", right.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToArray();
+        if (live)
+        {
+            return Read(dm, record, host, device => ThinDelta.Parse(Run("thin_delta", Options(true).Append(device))));
+        }
+        using var atRest = OpenAtRest(record.MetadataPath);
+        return ThinDelta.Parse(Run("thin_delta", Options(false).Append(atRest.Path)));
+    }
+
+    private static string ThinLs(string device, bool metadataSnapshot, bool exclusive)
+    {
+        var arguments = new List<string> { "--no-headers", "--format", exclusive ? ThinDeviceUsage.ExclusiveFields : ThinDeviceUsage.MappedFields };
+        if (metadataSnapshot) arguments.Add("--metadata-snap");
+        arguments.Add(device);
+        return Run("thin_ls", arguments);
+    }
+
+    /// <summary>A thin-provisioning-tools program's output; a failure is the metadata's, typed.</summary>
+    private static string Run(string program, IEnumerable<string> arguments)
+    {
+        var list = arguments.ToList();
+        var result = ExternalTool.Run(program, list);
         if (result.ExitCode != 0)
         {
             throw new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                $"thin_dump could not read the metadata on {device} (exit {result.ExitCode}): {result.Error.Trim()}", device);
+                $"{program} could not read the metadata on {list[^1]} (exit {result.ExitCode}): {result.Error.Trim()}", list[^1]);
         }
         return result.Output;
+    }
+
+    /// <summary>thin_dump reads with O_DIRECT, which some file systems refuse: a file is read through a read-only loop device.</summary>
+    public static ReadOnlyDevice OpenAtRest(string path)
+    {
+        if (BlockDevices.IsBlockDevice(path))
+        {
+            return new ReadOnlyDevice(path, null);
+        }
+        var loop = LoopDevices.Attach(path, readOnly: true);
+        return new ReadOnlyDevice(loop.Device.Path, loop);
+    }
+
+    public sealed class ReadOnlyDevice : IDisposable
+    {
+        private readonly LoopAttachment? loop;
+
+        public ReadOnlyDevice(string path, LoopAttachment? loop)
+        {
+            Path = path;
+            this.loop = loop;
+        }
+
+        public string Path { get; }
+
+        public void Dispose()
+        {
+            if (loop is null) return;
+            var path = loop.Device.Path;
+            loop.Dispose();
+            // Auto-clear detaches it once closed; clear it explicitly too, in case it is still bound.
+            try { LoopDevices.Detach(path); } catch (NativeCallException) { }
+        }
     }
 }

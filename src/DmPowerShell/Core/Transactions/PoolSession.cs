@@ -82,12 +82,35 @@ public sealed class PoolSession : IDisposable
         // Parsed when a change asks for it (a pool too broken to parse still resumes and recovers).
         statusLine = found.Status is [{ TargetType: "thin-pool" } target] ? target.Parameters : null;
         ResumeIfLeftSuspended(Pool.DeviceName, host, info);
+        ReleaseMetadataSnapshotLeftHeld(host);
         if (Volumes.ReadJournal() is { } journal)
         {
             PoolTransaction.Recover(this, journal, host);
         }
         FinishDeferredDeletions(host);
         return this;
+    }
+
+    /// <summary>
+    /// The module reserves a metadata snapshot only under the pool's lock and releases it before
+    /// letting go (Get-ThinVolume -Usage, Compare-ThinVolume, Test-ThinPool): one held now was left
+    /// by a killed command, and would keep holding metadata blocks.
+    /// </summary>
+    private void ReleaseMetadataSnapshotLeftHeld(IOperationHost host)
+    {
+        ulong? held;
+        try
+        {
+            held = Status().HeldMetadataRoot;
+        }
+        catch (FormatException)
+        {
+            return; // a status this module cannot read: nothing to conclude
+        }
+        if (held is null) return;
+        host.Warning($"Releasing the metadata snapshot of pool '{Pool.Name}' (root {held}), left held by an interrupted command.");
+        Dm.SendMessage(Pool.DeviceName, PoolMessage.ReleaseMetadataSnapshot());
+        StatusChanged();
     }
 
     public void Dispose() => poolLock?.Dispose();

@@ -20,8 +20,12 @@ public sealed record ThinVolume
     public required string DevicePath { get; init; }
     /// <summary>major:minor while active.</summary>
     public string? Device { get; init; }
-    /// <summary>Bytes the pool has mapped for this volume; null when unknown (inactive).</summary>
+    /// <summary>Bytes the pool has mapped for this volume; null when unknown (inactive, unless read with -Usage).</summary>
     public long? MappedBytes { get; init; }
+    /// <summary>Mapped bytes no other thin device shares: what removing this volume frees. Read with Get-ThinVolume -Usage; null otherwise.</summary>
+    public long? ExclusiveBytes { get; init; }
+    /// <summary>Mapped bytes shared with another thin device (its origin, a snapshot). Read with Get-ThinVolume -Usage; null otherwise.</summary>
+    public long? SharedBytes { get; init; }
     /// <summary>Mapped share of the virtual size; null when unknown, never a made-up 0.</summary>
     public double? UsedPercent { get; init; }
     public string? FileSystem { get; init; }
