@@ -33,7 +33,7 @@ Describe 'Usage and differences from the pool''s metadata' -Tag Kernel {
         $usage.s2.Active | Should -BeFalse
         $usage.s1.UsedPercent | Should -Be ([math]::Round(100 * 5MB / 64MB, 2))
         Get-HeldMetadataRoot | Should -Be '-'
-        (Get-ThinVolume -Pool use -Usage -StateRoot $root | Sort-Object ExclusiveBytes -Descending).Name | Should -Be @('s2', 'base', 's1')
+        (Get-ThinVolume -Pool use -Usage -StateRoot $root | Sort-Object ExclusiveBytes -Descending)[0].Name | Should -Be 's2'   # removing s2 frees most
         (Get-ThinVolume -Pool use -Usage -StateRoot $root | Format-Table | Out-String) | Should -Match 'Exclusive'
 
         # An inactive pool's metadata is read at rest.
