@@ -60,7 +60,9 @@ Describe 'Test-ThinPool and Repair-ThinPool' -Tag Kernel {
         Disable-ThinVolume web layer1 -StateRoot $root
         Remove-Item (Join-Path $root "pools/web/volumes/$($layer1.ThinId).json"), (Join-Path $root 'pools/web/names/layer1')
         $repairs = Repair-ThinPool web -StateRoot $root -DeleteUnrecorded -Force
-        $repairs.Action | Should -Match "delete thin id $($layer1.ThinId)"
+        # The record deleted by hand also left the registry's summary counting it: rewritten first.
+        $repairs.Kind | Should -Be @('StaleSummary', 'UnrecordedThinId')
+        ($repairs | Where-Object Kind -eq UnrecordedThinId).Action | Should -Match "delete thin id $($layer1.ThinId)"
         @(Get-ThinVolume -Pool web -StateRoot $root).Name | Sort-Object | Should -Be @('base', 'idle')
         Test-ThinPool web -StateRoot $root | Should -BeNullOrEmpty
         Get-DeviceHash $base.DevicePath | Should -Be $hashes.base
