@@ -4,6 +4,9 @@ public static class DeviceMapperExtensions
 {
     public static string? SendMessage(this IDeviceMapper dm, string name, PoolMessage message) => dm.SendMessage(name, message.Text);
 
+    /// <summary>A listed device's uuid: as the list carries it, else asked of the device (a kernel before dm ioctl 4.45).</summary>
+    public static string? UuidOf(this IDeviceMapper dm, DeviceListEntry entry) => entry.Uuid ?? dm.GetInfo(entry.Name)?.Uuid;
+
     /// <summary>
     /// A thin device's info and the bytes it maps (null when its status is not readable), from
     /// one ioctl; null when no device of that name carries <paramref name="uuid"/>.

@@ -37,10 +37,6 @@ public static class PoolMetadataSnapshot
         }
     }
 
-    /// <summary>The thin devices of a live pool as its metadata knows them (no mappings): ids and mapped blocks.</summary>
-    public static PoolMetadata ReadDevices(IDeviceMapper dm, PoolRecord record, IOperationHost? host = null) =>
-        Read(dm, record, host, device => PoolMetadata.ParseXml(ThinDump(device, metadataSnapshot: true, "--skip-mappings")));
-
     /// <summary>thin_dump's XML of the metadata on <paramref name="device"/> (of its held snapshot with <paramref name="metadataSnapshot"/>).</summary>
     public static string ThinDump(string device, bool metadataSnapshot, params string[] options)
     {
@@ -51,29 +47,29 @@ public static class PoolMetadataSnapshot
         return Run("thin_dump", arguments);
     }
 
-    /// <summary>Bytes each thin device maps (thin_ls), and with <paramref name="exclusive"/> the bytes no other device shares; through a metadata snapshot while the pool is live, else at rest.</summary>
-    public static IReadOnlyList<ThinDeviceUsage> ReadUsage(IDeviceMapper dm, PoolRecord record, bool live, bool exclusive, IOperationHost? host = null)
+    /// <summary>
+    /// Runs <paramref name="read"/> on the pool's metadata, told whether it reads a held snapshot:
+    /// through a metadata snapshot while the pool is live, else at rest through a read-only device.
+    /// </summary>
+    private static T ReadLiveOrAtRest<T>(IDeviceMapper dm, PoolRecord record, bool live, IOperationHost? host, Func<string, bool, T> read)
     {
         if (live)
         {
-            return Read(dm, record, host, device => ThinDeviceUsage.Parse(ThinLs(device, metadataSnapshot: true, exclusive), exclusive));
+            return Read(dm, record, host, device => read(device, true));
         }
         using var atRest = OpenAtRest(record.MetadataPath);
-        return ThinDeviceUsage.Parse(ThinLs(atRest.Path, metadataSnapshot: false, exclusive), exclusive);
+        return read(atRest.Path, false);
     }
 
-    /// <summary>The ranges where two thin devices' mappings differ (thin_delta), through a metadata snapshot while the pool is live, else at rest.</summary>
-    public static IReadOnlyList<ThinDeltaRange> ReadDelta(IDeviceMapper dm, PoolRecord record, bool live, uint left, uint right, IOperationHost? host = null)
-    {
-        string[] Options(bool snapshot) => (snapshot ? new[] { "--metadata-snap" } : Array.Empty<string>())
-            .Concat(new[] { "--snap1", left.ToString(System.Globalization.CultureInfo.InvariantCulture), "--snap2", right.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToArray();
-        if (live)
-        {
-            return Read(dm, record, host, device => ThinDelta.Parse(Run("thin_delta", Options(true).Append(device))));
-        }
-        using var atRest = OpenAtRest(record.MetadataPath);
-        return ThinDelta.Parse(Run("thin_delta", Options(false).Append(atRest.Path)));
-    }
+    /// <summary>Bytes each thin device maps (thin_ls), and with <paramref name="exclusive"/> the bytes no other device shares.</summary>
+    public static IReadOnlyList<ThinDeviceUsage> ReadUsage(IDeviceMapper dm, PoolRecord record, bool live, bool exclusive, IOperationHost? host = null) =>
+        ReadLiveOrAtRest(dm, record, live, host, (device, snapshot) => ThinDeviceUsage.Parse(ThinLs(device, snapshot, exclusive), exclusive));
+
+    /// <summary>The ranges where two thin devices' mappings differ (thin_delta).</summary>
+    public static IReadOnlyList<ThinDeltaRange> ReadDelta(IDeviceMapper dm, PoolRecord record, bool live, uint left, uint right, IOperationHost? host = null) =>
+        ReadLiveOrAtRest(dm, record, live, host, (device, snapshot) => ThinDelta.Parse(Run("thin_delta",
+            (snapshot ? new[] { "--metadata-snap" } : Array.Empty<string>())
+                .Concat(new[] { "--snap1", left.ToString(System.Globalization.CultureInfo.InvariantCulture), "--snap2", right.ToString(System.Globalization.CultureInfo.InvariantCulture), device }))));
 
     private static string ThinLs(string device, bool metadataSnapshot, bool exclusive)
     {

@@ -144,7 +144,7 @@ public sealed class PoolStatusReader
         var summary = store?.Summary();
         // Thin devices on the pool that are not the module's volumes (made by dmsetup, say) count too.
         bool OwnVolume(DeviceListEntry device) =>
-            record is not null && Naming.ThinIdFromUuid(record.Id, device.Uuid ?? dm.GetInfo(device.Name)?.Uuid) is not null;
+            record is not null && Naming.ThinIdFromUuid(record.Id, dm.UuidOf(device)) is not null;
         var unrecorded = thinDevices(OwnVolume).ToList();
         var provisioned = (summary?.ProvisionedBytes ?? 0) + unrecorded.Sum(t => Sectors.ToBytes(t.Length));
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;

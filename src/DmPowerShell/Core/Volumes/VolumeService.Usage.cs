@@ -48,7 +48,8 @@ public sealed partial class VolumeService
             var wanted = records.ToDictionary(r => r.ThinId.Value);
             foreach (var entry in list)
             {
-                var id = entry.Uuid is null ? ThinIdOfDevice(pool, entry) : Naming.ThinIdFromUuid(pool.Id, entry.Uuid);
+                // Without a listed uuid, only a device named as this pool's volumes is asked for one.
+                var id = entry.Uuid is null && Naming.VolumeNameFromDevice(pool.Name, entry.Name) is null ? null : Naming.ThinIdFromUuid(pool.Id, dm.UuidOf(entry));
                 if (id is { } thin && wanted.TryGetValue(thin, out var record) && entry.Name == Naming.VolumeDeviceName(pool.Name, record.Name))
                 {
                     active[thin] = entry;
@@ -78,10 +79,6 @@ public sealed partial class VolumeService
             return state with { MappedBytes = found?.MappedBytes, ExclusiveBytes = found?.ExclusiveBytes, SharedBytes = found?.SharedBytes };
         });
     }
-
-    /// <summary>A device's thin id by its uuid, asked of the device (a kernel whose list carries none).</summary>
-    private uint? ThinIdOfDevice(PoolRecord pool, DeviceListEntry entry) =>
-        Naming.VolumeNameFromDevice(pool.Name, entry.Name) is null ? null : Naming.ThinIdFromUuid(pool.Id, dm.GetInfo(entry.Name)?.Uuid);
 
     /// <summary>
     /// Where two volumes of one pool differ, from the pool's metadata (thin_delta through a
