@@ -4,7 +4,7 @@ using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 using DmPowerShell.Volumes;
 
-// Usage: driver <state root> create <pool> <name> <bytes> | snapshot <pool> <origin> <name>... | remove <pool> <name>
+// Usage: driver <state root> create <pool> <name> <bytes> | snapshot <pool> <origin> <name>... | remove <pool> <name> | revert <pool> <name> <snapshot>
 //        | resize <pool> <name> <bytes> | pool-create <pool> <data bytes> <metadata bytes> | pool-enable <pool>
 //        | pool-disable <pool> | pool-resize <pool> <data bytes> <metadata bytes> | pool-remove <pool>
 //        | export <pool> <folder> | restore <pool> <folder> | repair <pool>
@@ -33,6 +33,9 @@ try
             break;
         case "remove":
             volumes.Remove(args[2], args[3], host);
+            break;
+        case "revert":
+            volumes.Restore(args[2], args[3], args[4], discard: false, keepAs: null, host);
             break;
         case "resize":
             volumes.Resize(args[2], args[3], Bytes(4), growFileSystem: false, host);

@@ -9,7 +9,7 @@ using DmPowerShell.Volumes;
 namespace DmPowerShell.Tests.Kernel;
 
 /// <summary>
-/// A process killed (SIGKILL) at each step boundary of create, snapshot and remove: the next
+/// A process killed (SIGKILL) at each step boundary of create, snapshot, remove and restore: the next
 /// command leaves registry, live devices and the pool's own metadata (thin_dump) in agreement,
 /// the origin resumed, and untouched volumes byte-identical.
 /// </summary>
@@ -23,13 +23,15 @@ public sealed partial class CrashConsistencyTests
         ("snapshot", "transaction-set"), ("snapshot", "origin-resumed"), ("snapshot", "devices-created"), ("snapshot", "records-written"),
         ("remove", "device-removed"), ("remove", "journal-written"), ("remove", "transaction-set"),
         ("remove", "thin-deleted"), ("remove", "records-written"),
+        ("revert", "journal-written"), ("revert", "device-removed"), ("revert", "origin-suspended"), ("revert", "thin-created"),
+        ("revert", "transaction-set"), ("revert", "origin-resumed"), ("revert", "devices-created"), ("revert", "records-written"),
     ];
 
     // CI's sample: each operation once, at the step that leaves the most to finish (a thin
     // message sent with no record; an origin left suspended); the Reliability task runs all.
     private static readonly (string, string)[] SampledKills =
     [
-        ("create", "thin-created"), ("snapshot", "origin-suspended"), ("remove", "thin-deleted"),
+        ("create", "thin-created"), ("snapshot", "origin-suspended"), ("remove", "thin-deleted"), ("revert", "transaction-set"),
     ];
 
     public static TheoryData<string, string> Kills() => KernelLane.KillPoints(AllKills, SampledKills);
@@ -52,6 +54,14 @@ public sealed partial class CrashConsistencyTests
             var victim = volumes.Create("crash", "victim", 16L << 20, null, activate: true, host)!;
             KernelLane.WritePattern(baseVolume.DevicePath, 1);
             KernelLane.WritePattern(other.DevicePath, 2);
+            string? markHash = null;
+            if (operation == "revert")
+            {
+                // base goes back to 'mark' (pattern 1); what it holds now (pattern 3) must survive too.
+                volumes.Snapshot("crash", "base", new[] { "mark" }, activate: true, readOnly: false, host);
+                markHash = KernelLane.Hash("/dev/mapper/" + Naming.VolumeDeviceName("crash", "mark"));
+                KernelLane.WritePattern(baseVolume.DevicePath, 3);
+            }
             var baseHash = KernelLane.Hash(baseVolume.DevicePath);
             var otherHash = KernelLane.Hash(other.DevicePath);
 
@@ -59,6 +69,7 @@ public sealed partial class CrashConsistencyTests
             {
                 "create" => new[] { "create", "crash", "fresh", (16L << 20).ToString() },
                 "snapshot" => new[] { "snapshot", "crash", "base", "snap" },
+                "revert" => new[] { "revert", "crash", "base", "mark" },
                 _ => new[] { "remove", "crash", "victim" },
             };
             var (exitCode, output) = RunDriver(root, $"{operation}:{step}", arguments);
@@ -75,17 +86,33 @@ public sealed partial class CrashConsistencyTests
             var live = LiveVolumeIds(poolRecord);
             Assert.All(live, id => Assert.Contains(id, recorded));
             Assert.All(store.List().Where(r => r.Active), r => Assert.Contains(r.ThinId.Value, live));
+            var names = store.List().Select(r => r.Name).ToHashSet();
+            if (operation == "revert")
+            {
+                // A rollback after the device went leaves base recorded inactive: a user enables it.
+                if (DeviceMapperClient.Shared.GetInfo(Naming.VolumeDeviceName("crash", "base")) is null) volumes.Enable("crash", "base", readOnly: false, host);
+                var reverted = names.Contains("base.before-restore");
+                Assert.Equal(reverted ? markHash : baseHash, KernelLane.Hash(baseVolume.DevicePath));
+                Assert.Equal(reverted, recorded.Count == 6);
+                if (reverted)
+                {
+                    volumes.Enable("crash", "base.before-restore", readOnly: false, host);
+                    Assert.Equal(baseHash, KernelLane.Hash("/dev/mapper/" + Naming.VolumeDeviceName("crash", "base.before-restore")));
+                }
+            }
+            else
+            {
+                Assert.Equal(baseHash, KernelLane.Hash(baseVolume.DevicePath));
+            }
             Assert.False(DeviceMapperClient.Shared.GetInfo(Naming.VolumeDeviceName("crash", "base"))!.Suspended);
-            Assert.Equal(baseHash, KernelLane.Hash(baseVolume.DevicePath));
             Assert.Equal(otherHash, KernelLane.Hash(other.DevicePath));
 
             // Whatever the kill hit, the operation is now either wholly done or wholly undone.
-            var names = store.List().Select(r => r.Name).ToHashSet();
             switch (operation)
             {
                 case "create": Assert.Equal(names.Contains("fresh"), recorded.Count == 5); break;
                 case "snapshot": Assert.Equal(names.Contains("snap"), recorded.Count == 5); break;
-                default: Assert.Equal(!names.Contains("victim"), recorded.Count == 3); break;
+                case "remove": Assert.Equal(!names.Contains("victim"), recorded.Count == 3); break;
             }
         }
         finally

@@ -32,6 +32,7 @@ public static class ErrorIds
     public const string PoolActive = "PoolActive";
     public const string PoolNotOwned = "PoolNotOwned";
     public const string VolumeNotFound = "VolumeNotFound";
+    public const string SnapshotNotRelated = "SnapshotNotRelated";
     public const string DeviceExists = "DeviceExists";
     public const string AccessDenied = "AccessDenied";
     public const string IOError = "IOError";

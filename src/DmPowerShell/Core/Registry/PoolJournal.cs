@@ -34,6 +34,12 @@ public sealed record PoolJournal
     /// <summary>Thin ids without a record that the change deletes (Repair-ThinPool -DeleteUnrecorded).</summary>
     public IReadOnlyList<uint> DeletedUnrecorded { get; init; } = Array.Empty<uint>();
 
+    /// <summary>
+    /// Volumes that keep their thin ids but lose their devices before the messages, because a new
+    /// volume takes their name (Restore-ThinVolume); as they were, so a rollback finds them.
+    /// </summary>
+    public IReadOnlyList<VolumeRecord> Replaced { get; init; } = Array.Empty<VolumeRecord>();
+
     /// <summary>Records written as they are, with no kernel change (adoptions, repairs).</summary>
     public IReadOnlyList<VolumeRecord> Saved { get; init; } = Array.Empty<VolumeRecord>();
 
@@ -42,6 +48,9 @@ public sealed record PoolJournal
 
     /// <summary>The id counter after the change: no id under it is handed out again, even when the change is undone.</summary>
     public uint NextId { get; init; }
+
+    /// <summary>Whether the new volumes get devices: a recovery that finishes the change activates them too.</summary>
+    public bool Activate { get; init; }
 
     /// <summary>The dm device of an active origin that the change suspends.</summary>
     public string? SuspendedDevice { get; init; }

@@ -14,7 +14,7 @@ namespace DmPowerShell.Transactions;
 /// the pool once the last message has returned: no separate commit is needed. <see cref="Recover"/> reads the same journal after a crash and, from the
 /// transaction id alone, finishes the change or undoes it (see <see cref="PoolJournal"/>).
 /// </summary>
-public sealed class PoolTransaction
+public sealed partial class PoolTransaction
 {
     private readonly PoolSession session;
     private readonly string operation;
@@ -42,6 +42,9 @@ public sealed class PoolTransaction
     public List<VolumeRecord> Deleted { get; } = new();
 
     public List<uint> DeletedUnrecorded { get; } = new();
+
+    /// <summary>Volumes whose devices go before the messages (their thin ids stay): a new volume takes their names.</summary>
+    public List<VolumeRecord> Replaced { get; } = new();
 
     public List<VolumeRecord> Saved { get; } = new();
 
@@ -75,10 +78,12 @@ public sealed class PoolTransaction
             Created = Created.Select((r, i) => r with { ThinId = new ThinId(ids[i]) }).ToList(),
             Deleted = Deleted.ToList(),
             DeletedUnrecorded = DeletedUnrecorded.ToList(),
+            Replaced = Replaced.ToList(),
             Saved = Saved.ToList(),
             Forgotten = Forgotten.ToList(),
             NextId = next,
             SuspendedDevice = Suspend,
+            Activate = Activate,
             Started = DateTimeOffset.UtcNow,
             ProcessId = Environment.ProcessId,
         };
@@ -98,10 +103,11 @@ public sealed class PoolTransaction
             store.WriteJournal(journal);
             FaultInjection.Step("journal-written");
         });
-        for (var i = 0; i < journal.Deleted.Count; i++)
+        var goingDevices = journal.Deleted.Concat(journal.Replaced).ToList();
+        for (var i = 0; i < goingDevices.Count; i++)
         {
-            var volume = journal.Deleted[i];
-            var last = i == journal.Deleted.Count - 1;
+            var volume = goingDevices[i];
+            var last = i == goingDevices.Count - 1;
             // Run builds its plan under the pool's lock: a device live now is live when the step runs.
             var live = session.LiveDevice(volume) is not null;
             plan.Add(DevicesPhase, live ? $"remove device /dev/mapper/{session.VolumeDeviceName(volume)}" : $"(no device of '{volume.Name}' to remove)", () =>
@@ -297,82 +303,5 @@ public sealed class PoolTransaction
         {
             host.Warning($"Could not resume /dev/mapper/{device} after a failed change: {e.Message}. The next command on the pool tries again.");
         }
-    }
-
-    /// <summary>Completes or rolls back a change that a killed process left (opening a session does it).</summary>
-    public static void Recover(PoolSession session, PoolJournal journal, IOperationHost host)
-    {
-        var pool = session.Pool;
-        if (journal.SuspendedDevice is { } suspended && session.Dm.GetInfo(suspended) is { Suspended: true })
-        {
-            host.Warning($"Resuming {suspended}, left suspended by an interrupted command (pid {journal.ProcessId}).");
-            session.Dm.Resume(suspended);
-        }
-        var forward = true;
-        if (journal.SendsMessages)
-        {
-            var transaction = session.Status().TransactionId;
-            forward = transaction == journal.FromTransaction + 1;
-            if (!forward && transaction != journal.FromTransaction)
-            {
-                throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
-                    $"Pool '{pool.Name}' has transaction id {transaction}, but its journal expects {journal.FromTransaction} or {journal.FromTransaction + 1}: something else changed the pool. Repair-ThinPool can reconcile it.", pool.Name);
-            }
-        }
-        var what = string.Join(", ", journal.Volumes.Select(r => $"'{r.Name}'").Concat(journal.DeletedUnrecorded.Select(i => $"thin id {i}")));
-        host.Warning($"{(forward ? "Completing" : "Rolling back")} an interrupted {journal.Operation} of {what} in pool '{pool.Name}' (pid {journal.ProcessId}).");
-        if (forward)
-        {
-            foreach (var volume in journal.Deleted)
-            {
-                RemoveDevice(session, volume, host);
-                DeleteThinId(session, volume.ThinId, host);
-            }
-            foreach (var id in journal.DeletedUnrecorded) DeleteThinId(session, id, host);
-            var created = journal.Created.Select(r => r with { Active = session.LiveDevice(r) is not null });
-            session.Volumes.Apply(created.Concat(journal.Saved), journal.Deleted.Concat(journal.Forgotten));
-        }
-        else
-        {
-            foreach (var volume in journal.Created)
-            {
-                RemoveDevice(session, volume, host);
-                DeleteThinId(session, volume.ThinId, host);
-            }
-            Undo(session, journal);
-        }
-        if (journal.SendsMessages)
-        {
-            host.Verbose($"commit the metadata of pool '{pool.Name}'");
-            session.CommitMetadata();
-        }
-        session.Volumes.Finish(journal.NextId);
-    }
-
-    private static void RemoveDevice(PoolSession session, VolumeRecord volume, IOperationHost host)
-    {
-        if (session.LiveDevice(volume) is null) return;
-        host.Verbose($"remove device /dev/mapper/{session.VolumeDeviceName(volume)}");
-        session.RemoveDevice(volume);
-    }
-
-    private static void DeleteThinId(PoolSession session, uint id, IOperationHost host)
-    {
-        host.Verbose($"message {session.Pool.DevicePath} 0 {PoolMessage.Delete(new ThinId(id))}");
-        DeleteThinId(session, id);
-    }
-
-    /// <summary>
-    /// Before any message: every deleted volume stays, active as far as its device still is. Only
-    /// a record whose device the failed step did remove is rewritten: a refused change (a busy
-    /// device) leaves the registry's files as they were, not merely equal.
-    /// </summary>
-    private static void Undo(PoolSession session, PoolJournal journal)
-    {
-        var changed = journal.Deleted
-            .Select(r => r with { Active = session.LiveDevice(r) is not null })
-            .Where(r => session.Volumes.FindById(r.ThinId) is not { } stored || stored.Active != r.Active)
-            .ToList();
-        if (changed.Count > 0) session.Volumes.Apply(changed, Array.Empty<VolumeRecord>());
     }
 }
