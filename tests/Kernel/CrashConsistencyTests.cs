@@ -23,15 +23,15 @@ public sealed partial class CrashConsistencyTests
         ("snapshot", "transaction-set"), ("snapshot", "origin-resumed"), ("snapshot", "devices-created"), ("snapshot", "records-written"),
         ("remove", "device-removed"), ("remove", "journal-written"), ("remove", "transaction-set"),
         ("remove", "thin-deleted"), ("remove", "records-written"),
-        ("revert", "journal-written"), ("revert", "device-removed"), ("revert", "origin-suspended"), ("revert", "thin-created"),
-        ("revert", "transaction-set"), ("revert", "origin-resumed"), ("revert", "devices-created"), ("revert", "records-written"),
+        ("restore", "journal-written"), ("restore", "device-removed"), ("restore", "origin-suspended"), ("restore", "thin-created"),
+        ("restore", "transaction-set"), ("restore", "origin-resumed"), ("restore", "devices-created"), ("restore", "records-written"),
     ];
 
     // CI's sample: each operation once, at the step that leaves the most to finish (a thin
     // message sent with no record; an origin left suspended); the Reliability task runs all.
     private static readonly (string, string)[] SampledKills =
     [
-        ("create", "thin-created"), ("snapshot", "origin-suspended"), ("remove", "thin-deleted"), ("revert", "transaction-set"),
+        ("create", "thin-created"), ("snapshot", "origin-suspended"), ("remove", "thin-deleted"), ("restore", "transaction-set"),
     ];
 
     public static TheoryData<string, string> Kills() => KernelLane.KillPoints(AllKills, SampledKills);
@@ -55,7 +55,7 @@ public sealed partial class CrashConsistencyTests
             KernelLane.WritePattern(baseVolume.DevicePath, 1);
             KernelLane.WritePattern(other.DevicePath, 2);
             string? markHash = null;
-            if (operation == "revert")
+            if (operation == "restore")
             {
                 // base goes back to 'mark' (pattern 1); what it holds now (pattern 3) must survive too.
                 volumes.Snapshot("crash", "base", new[] { "mark" }, activate: true, readOnly: false, host);
@@ -69,7 +69,7 @@ public sealed partial class CrashConsistencyTests
             {
                 "create" => new[] { "create", "crash", "fresh", (16L << 20).ToString() },
                 "snapshot" => new[] { "snapshot", "crash", "base", "snap" },
-                "revert" => new[] { "revert", "crash", "base", "mark" },
+                "restore" => new[] { "revert", "crash", "base", "mark" },
                 _ => new[] { "remove", "crash", "victim" },
             };
             var (exitCode, output) = RunDriver(root, $"{operation}:{step}", arguments);
@@ -87,7 +87,7 @@ public sealed partial class CrashConsistencyTests
             Assert.All(live, id => Assert.Contains(id, recorded));
             Assert.All(store.List().Where(r => r.Active), r => Assert.Contains(r.ThinId.Value, live));
             var names = store.List().Select(r => r.Name).ToHashSet();
-            if (operation == "revert")
+            if (operation == "restore")
             {
                 // A rollback after the device went leaves base recorded inactive: a user enables it.
                 if (DeviceMapperClient.Shared.GetInfo(Naming.VolumeDeviceName("crash", "base")) is null) volumes.Enable("crash", "base", readOnly: false, host);

@@ -63,6 +63,7 @@ public static class ErrorMapping
         ErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
         ErrorKind.Unavailable => ErrorCategory.ResourceUnavailable,
         ErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        ErrorKind.InvalidData => ErrorCategory.InvalidData,
         _ => ErrorCategory.InvalidOperation,
     };
 }

@@ -33,6 +33,8 @@ public static class ErrorIds
     public const string PoolNotOwned = "PoolNotOwned";
     public const string VolumeNotFound = "VolumeNotFound";
     public const string SnapshotNotRelated = "SnapshotNotRelated";
+    public const string StreamCorrupt = "StreamCorrupt";
+    public const string StreamBaseMismatch = "StreamBaseMismatch";
     public const string DeviceExists = "DeviceExists";
     public const string AccessDenied = "AccessDenied";
     public const string IOError = "IOError";

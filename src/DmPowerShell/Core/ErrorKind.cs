@@ -13,4 +13,6 @@ public enum ErrorKind
     Unavailable,
     Timeout,
     OperationFailed,
+    /// <summary>Input whose content is damaged or not what it claims (a cut or altered stream).</summary>
+    InvalidData,
 }

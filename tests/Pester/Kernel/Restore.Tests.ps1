@@ -20,31 +20,31 @@ Describe 'Restore-ThinVolume' -Tag Kernel {
     }
 
     It 'takes a volume back to a snapshot, keeps the old content, and refuses while mounted' {
-        $base = New-ThinVolume -Pool back -Name base -Size 64MB -FileSystem ext4 -StateRoot $root
+        $base = New-ThinVolume -Pool back -Name base -Size 32MB -FileSystem ext4 -StateRoot $root
         Invoke-Tool mount @($base.DevicePath, $mount) | Out-Null
         Set-Content "$mount/state" 'first'
         Invoke-Tool umount @($mount) | Out-Null
         $snap = New-ThinSnapshot -Pool back -Origin base -Name s1 -StateRoot $root
-        $snapHash = Get-DeviceHash $snap.DevicePath -Bytes 64MB
+        $snapHash = Get-DeviceHash $snap.DevicePath -Bytes 32MB
 
         Invoke-Tool mount @($base.DevicePath, $mount) | Out-Null
         Set-Content "$mount/state" 'second'
         { Restore-ThinVolume -Pool back -Name base -Snapshot s1 -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'DeviceInUse*'
         Get-Content "$mount/state" | Should -Be 'second'
         Invoke-Tool umount @($mount) | Out-Null
-        $secondHash = Get-DeviceHash $base.DevicePath -Bytes 64MB
+        $secondHash = Get-DeviceHash $base.DevicePath -Bytes 32MB
 
         Restore-ThinVolume -Pool back -Name base -Snapshot s1 -WhatIf -StateRoot $root
         (Get-ThinVolume -Pool back -StateRoot $root).Name | Sort-Object | Should -Be @('base', 's1')
-        Get-DeviceHash $base.DevicePath -Bytes 64MB | Should -Be $secondHash
+        Get-DeviceHash $base.DevicePath -Bytes 32MB | Should -Be $secondHash
 
         $restored = Restore-ThinVolume -Pool back -Name base -Snapshot s1 -PassThru -StateRoot $root
         $restored.Name | Should -Be 'base'
         $restored.Active | Should -BeTrue
         $restored.Origin | Should -Be 's1'
         $restored.ThinId | Should -Not -Be $base.ThinId
-        Get-DeviceHash $base.DevicePath -Bytes 64MB | Should -Be $snapHash
-        Get-DeviceHash $snap.DevicePath -Bytes 64MB | Should -Be $snapHash
+        Get-DeviceHash $base.DevicePath -Bytes 32MB | Should -Be $snapHash
+        Get-DeviceHash $snap.DevicePath -Bytes 32MB | Should -Be $snapHash
         Invoke-Tool mount @($base.DevicePath, $mount) | Out-Null
         Get-Content "$mount/state" | Should -Be 'first'
         Set-Content "$mount/state" 'third'
@@ -54,11 +54,11 @@ Describe 'Restore-ThinVolume' -Tag Kernel {
         $kept.ThinId | Should -Be $base.ThinId
         $kept.Active | Should -BeFalse
         $kept = $kept | Enable-ThinVolume -PassThru
-        Get-DeviceHash $kept.DevicePath -Bytes 64MB | Should -Be $secondHash
+        Get-DeviceHash $kept.DevicePath -Bytes 32MB | Should -Be $secondHash
 
         # Back to the same snapshot again, this time dropping what the volume holds.
         $null = Restore-ThinVolume -Pool back -Name base -Snapshot s1 -Discard -StateRoot $root
-        Get-DeviceHash $base.DevicePath -Bytes 64MB | Should -Be $snapHash
+        Get-DeviceHash $base.DevicePath -Bytes 32MB | Should -Be $snapHash
         (Get-ThinVolume -Pool back -StateRoot $root).Name | Sort-Object | Should -Be @('base', 'base.before-restore', 's1')
 
         $null = New-ThinVolume -Pool back -Name stranger -Size 8MB -StateRoot $root

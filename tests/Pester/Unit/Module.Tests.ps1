@@ -4,7 +4,7 @@ BeforeAll {
     $script:root = Join-Path ([IO.Path]::GetTempPath()) "dmps-pester-unit-$PID"
     New-Item -ItemType Directory -Force $script:root | Out-Null
     $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool',
-        'New-ThinVolume', 'New-ThinSnapshot', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Restore-ThinVolume'
+        'New-ThinVolume', 'New-ThinSnapshot', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume'
 }
 AfterAll {
     Remove-Item -Recurse -Force $script:root -ErrorAction SilentlyContinue
@@ -49,7 +49,7 @@ Describe 'The module' {
 
     It 'completes pool, volume and origin names on every parameter that takes one' {
         foreach ($command in Get-Command -Module DmPowerShell) {
-            foreach ($parameter in $command.Parameters.Values | Where-Object { $_.Name -in 'Pool', 'Origin' -or ($_.Name -eq 'Name' -and $command.Verb -ne 'New') }) {
+            foreach ($parameter in $command.Parameters.Values | Where-Object { $_.Name -in 'Pool', 'Origin' -or ($_.Name -eq 'Name' -and $command.Verb -notin 'New', 'Import') }) {
                 $completer = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] }
                 $completer | Should -Not -BeNullOrEmpty -Because "$($command.Name) -$($parameter.Name) should complete"
             }

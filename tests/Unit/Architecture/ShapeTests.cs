@@ -41,6 +41,7 @@ public sealed partial class ShapeTests
     [InlineData("Storage", "Lvm Pools Transactions Volumes Health Monitoring")]
     [InlineData("Lvm", "Pools Transactions Volumes Health Monitoring")]
     [InlineData("Pools", "Health Monitoring")]
+    [InlineData("Streams", "Interop Kernel Registry Storage Lvm Pools Transactions Volumes Health Monitoring")]
     public void A_lower_layer_names_no_layer_above_it(string layer, string above)
     {
         foreach (var (file, text) in Sources(layer))

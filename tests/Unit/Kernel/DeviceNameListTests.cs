@@ -38,10 +38,10 @@ public sealed class DeviceNameListTests
         return buffer;
     }
 
-    private static List<DeviceListEntry> Read(byte[] buffer)
+    private static List<DeviceListEntry> Read(byte[] buffer, DeviceListFilter? filter = null)
     {
         var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
-        try { return DeviceNameList.Read(handle.AddrOfPinnedObject()); }
+        try { return DeviceNameList.Read(handle.AddrOfPinnedObject(), filter); }
         finally { handle.Free(); }
     }
 
@@ -60,6 +60,18 @@ public sealed class DeviceNameListTests
         var entries = Read(Layout(("a-name-of-some-length", 254UL << 8, null, null), ("b", (254UL << 8) | 1, null, null)));
         Assert.Equal(new[] { "a-name-of-some-length", "b" }, entries.Select(e => e.Name));
         Assert.All(entries, e => Assert.Null(e.Uuid));
+    }
+
+    [Fact]
+    public void A_filter_keeps_the_devices_asked_for_less_those_of_a_uuid_prefix_and_keeps_a_device_without_a_listed_uuid()
+    {
+        var layout = Layout(("web", (254UL << 8) | 0, 1, "DMPS-abc-pool"), ("web-base", (254UL << 8) | 1, 1, "DMPS-abc-1"),
+            ("other", (254UL << 8) | 2, 1, "LVM-xyz"), ("plain", (254UL << 8) | 3, 2, null), ("far", (254UL << 8) | 4, 1, "DMPS-abc-2"));
+        var held = new HashSet<DmPowerShell.Interop.DeviceNumber> { new(254, 1), new(254, 2), new(254, 3) };
+        Assert.Equal(new[] { "other", "plain" }, Read(layout, new DeviceListFilter(held, "DMPS-abc-")).Select(e => e.Name));
+        Assert.Equal(new[] { "web-base", "other", "plain" }, Read(layout, new DeviceListFilter(held)).Select(e => e.Name));
+        var old = Layout(("web-base", (254UL << 8) | 1, null, null));
+        Assert.Equal("web-base", Assert.Single(Read(old, new DeviceListFilter(null, "DMPS-abc-"))).Name);
     }
 
     [Fact]

@@ -133,6 +133,8 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
 
     public IReadOnlyList<DeviceListEntry> List() => devices.Values.Select(d => new DeviceListEntry(d.Name, d.Device, d.Uuid ?? "")).ToList();
 
+    public IReadOnlyList<DeviceListEntry> List(DeviceListFilter filter) => List().Where(e => filter.Keeps(e.Device) && filter.Keeps(e.Uuid)).ToList();
+
     public IReadOnlyList<DeviceNumber> GetDependencies(string name) => Array.Empty<DeviceNumber>();
 
     /// <summary>The devices whose live table names this one, as sysfs would list them.</summary>

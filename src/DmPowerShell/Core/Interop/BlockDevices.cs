@@ -8,6 +8,7 @@ namespace DmPowerShell.Interop;
 public static unsafe class BlockDevices
 {
     private const uint BLKGETSIZE64 = 0x80081272;
+    private const uint BLKDISCARD = 0x1277; // _IO(0x12, 119)
     private const int S_IFMT = 0xF000, S_IFBLK = 0x6000;
 
     /// <summary>Size in bytes (BLKGETSIZE64).</summary>
@@ -51,5 +52,26 @@ public static unsafe class BlockDevices
             throw new NativeCallException("stat", path, Errno.ENOTTY);
         }
         return DeviceNumber.FromDevT(st.st_rdev);
+    }
+
+    /// <summary>Discards a byte range of an open block device (BLKDISCARD); offset and length must be sector multiples.</summary>
+    public static void Discard(Microsoft.Win32.SafeHandles.SafeFileHandle device, long offset, long length)
+    {
+        var range = stackalloc ulong[2];
+        range[0] = (ulong)offset;
+        range[1] = (ulong)length;
+        var added = false;
+        device.DangerousAddRef(ref added);
+        try
+        {
+            if (ioctl((int)device.DangerousGetHandle(), (int)BLKDISCARD, range) != 0)
+            {
+                throw new NativeCallException("ioctl(BLKDISCARD)", offset.ToString(CultureInfo.InvariantCulture), errno);
+            }
+        }
+        finally
+        {
+            if (added) device.DangerousRelease();
+        }
     }
 }

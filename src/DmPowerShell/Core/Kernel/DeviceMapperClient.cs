@@ -151,14 +151,16 @@ public sealed class DeviceMapperClient : IDeviceMapper
     /// DM_LIST_DEVICES of our own asking for uuids (<see cref="DeviceMapperList"/>), through
     /// libdevmapper's list when that cannot run.
     /// </summary>
-    public IReadOnlyList<DeviceListEntry> List()
+    public IReadOnlyList<DeviceListEntry> List() => List(null);
+
+    public IReadOnlyList<DeviceListEntry> List(DeviceListFilter? filter)
     {
         lock (Gate)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                return DeviceMapperList.Run(DeviceNameList.Read);
+                return DeviceMapperList.Run(names => DeviceNameList.Read(names, filter));
             }
             catch (NativeCallException)
             {
@@ -170,7 +172,7 @@ public sealed class DeviceMapperClient : IDeviceMapper
                 callCount++;
             }
         }
-        return Run(TaskType.List, DmOperation.List, null, null, task => DeviceNameList.Read(dm_task_get_names(task)));
+        return Run(TaskType.List, DmOperation.List, null, null, task => DeviceNameList.Read(dm_task_get_names(task), filter));
     }
 
     /// <summary>From sysfs (the kernel links a device's holders there), not libdevmapper: one directory read.</summary>

@@ -47,6 +47,9 @@ public interface IDeviceMapper
     /// <summary>Every device-mapper device on the host.</summary>
     IReadOnlyList<DeviceListEntry> List();
 
+    /// <summary>The devices of one device list that <paramref name="filter"/> keeps.</summary>
+    IReadOnlyList<DeviceListEntry> List(DeviceListFilter filter);
+
     /// <summary>The devices this device's table uses.</summary>
     IReadOnlyList<DeviceNumber> GetDependencies(string name);
 

@@ -71,6 +71,11 @@ public static class PoolMetadataSnapshot
             (snapshot ? new[] { "--metadata-snap" } : Array.Empty<string>())
                 .Concat(new[] { "--snap1", left.ToString(System.Globalization.CultureInfo.InvariantCulture), "--snap2", right.ToString(System.Globalization.CultureInfo.InvariantCulture), device }))));
 
+    /// <summary>The ranges of one thin device that map data (thin_dump --dev-id).</summary>
+    public static IReadOnlyList<(long Offset, long Length)> ReadMappings(IDeviceMapper dm, PoolRecord record, bool live, uint thinId, IOperationHost? host = null) =>
+        ReadLiveOrAtRest(dm, record, live, host, (device, snapshot) => ThinMappings.Parse(
+            ThinDump(device, snapshot, "--dev-id", thinId.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+
     private static string ThinLs(string device, bool metadataSnapshot, bool exclusive)
     {
         var arguments = new List<string> { "--no-headers", "--format", exclusive ? ThinDeviceUsage.ExclusiveFields : ThinDeviceUsage.MappedFields };

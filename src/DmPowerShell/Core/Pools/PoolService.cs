@@ -171,11 +171,12 @@ public sealed class PoolService
         return info is null ? Array.Empty<string>() : ThinDevicesOf(info.Device).Select(t => t.Name).ToList();
     }
 
-    /// <param name="skip">Devices to leave out unread (the caller knows them already: its own volumes, by uuid).</param>
-    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool, Func<DeviceListEntry, bool>? skip = null)
+    /// <param name="skipUuidPrefix">Devices whose listed uuid starts so are left out unread (the caller knows them already: its own volumes).</param>
+    /// <param name="skip">The same test for devices the list gives no uuid for (a kernel before dm ioctl 4.45).</param>
+    internal IReadOnlyList<(string Name, ulong Length)> ThinDevicesOf(DeviceNumber pool, string? skipUuidPrefix = null, Func<DeviceListEntry, bool>? skip = null)
     {
         var result = new List<(string, ulong)>();
-        foreach (var entry in StackedOn(pool).Where(e => skip?.Invoke(e) != true))
+        foreach (var entry in StackedOn(pool, skipUuidPrefix).Where(e => skip?.Invoke(e) != true))
         {
             IReadOnlyList<DmTarget> table;
             try
@@ -198,20 +199,15 @@ public sealed class PoolService
     /// The dm devices that may be stacked on a device: its holders in sysfs, named through one
     /// device list; every dm device on the host when sysfs cannot tell.
     /// </summary>
-    internal IEnumerable<DeviceListEntry> StackedOn(DeviceNumber device)
+    /// <param name="skipUuidPrefix">Leave out devices whose listed uuid starts so.</param>
+    internal IReadOnlyList<DeviceListEntry> StackedOn(DeviceNumber device, string? skipUuidPrefix = null)
     {
         var holders = dm.GetHolders(device);
         if (holders is { Count: 0 })
         {
             return Array.Empty<DeviceListEntry>();
         }
-        var list = dm.List();
-        if (holders is null)
-        {
-            return list;
-        }
-        var held = holders.ToHashSet();
-        return list.Where(e => held.Contains(e.Device));
+        return dm.List(new DeviceListFilter(holders?.ToHashSet(), skipUuidPrefix));
     }
 
     /// <summary>Whether a table is one thin target on the given pool device.</summary>

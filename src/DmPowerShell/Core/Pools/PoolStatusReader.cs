@@ -37,7 +37,7 @@ public sealed class PoolStatusReader
                 continue; // removed while we listed
             }
             result.Add(Read(device.Name, live.Info, device.Table[0], live.Status, version ??= dm.GetVersion(),
-                skip => context.ThinDevicesOf(live.Info.Device, skip)));
+                (_, skip) => context.ThinDevicesOf(live.Info.Device, skip)));
         }
         return result.OrderBy(s => s.PoolName, StringComparer.Ordinal).ToList();
     }
@@ -88,15 +88,15 @@ public sealed class PoolStatusReader
                 $"The device-mapper device '{deviceName}' is not a thin pool (its table is {string.Join("; ", table.Select(t => t.TargetType))}).", name);
         }
         var pool = live.Value.Info.Device;
-        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), skip => pools.ThinDevicesOf(pool, skip), recordIsLive ? record : null);
+        return Read(deviceName, live.Value.Info, target, live.Value.Status, version ??= dm.GetVersion(), (prefix, skip) => pools.ThinDevicesOf(pool, prefix, skip), recordIsLive ? record : null);
     }
 
     /// <param name="thinDevices">
-    /// The live thin devices on the pool, given a test of devices to leave out (the module's
-    /// own volumes, known by their uuids: the registry counts them).
+    /// The live thin devices on the pool, given the uuid prefix and the test of devices to leave
+    /// out (the module's own volumes, known by their uuids: the registry counts them).
     /// </param>
     private PoolStatus Read(string deviceName, DeviceInfo info, DmTarget target, IReadOnlyList<DmTarget> statusTargets, DeviceMapperVersion version,
-        Func<Func<DeviceListEntry, bool>, IEnumerable<(string Name, ulong Length)>> thinDevices, PoolRecord? known = null)
+        Func<string?, Func<DeviceListEntry, bool>, IEnumerable<(string Name, ulong Length)>> thinDevices, PoolRecord? known = null)
     {
         var table = ThinPoolTable.Parse(target.Parameters);
         var statusLine = statusTargets.Single().Parameters;
@@ -145,7 +145,7 @@ public sealed class PoolStatusReader
         // Thin devices on the pool that are not the module's volumes (made by dmsetup, say) count too.
         bool OwnVolume(DeviceListEntry device) =>
             record is not null && Naming.ThinIdFromUuid(record.Id, dm.UuidOf(device)) is not null;
-        var unrecorded = thinDevices(OwnVolume).ToList();
+        var unrecorded = thinDevices(record is null ? null : Naming.VolumeUuidPrefix(record.Id), OwnVolume).ToList();
         var provisioned = (summary?.ProvisionedBytes ?? 0) + unrecorded.Sum(t => Sectors.ToBytes(t.Length));
         var minFreePercent = record?.MinimumFreeSpacePercent ?? 10;
         var healthy = status.Health == TargetHealth.Ok;

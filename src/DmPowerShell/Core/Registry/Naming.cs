@@ -45,7 +45,10 @@ public static class Naming
 
     public static string PoolUuid(string poolId) => $"{UuidPrefix}{poolId}-pool";
 
-    public static string VolumeUuid(string poolId, uint thinId) => $"{UuidPrefix}{poolId}-{thinId}";
+    public static string VolumeUuid(string poolId, uint thinId) => $"{VolumeUuidPrefix(poolId)}{thinId}";
+
+    /// <summary>What every volume uuid of the pool starts with.</summary>
+    public static string VolumeUuidPrefix(string poolId) => $"{UuidPrefix}{poolId}-";
 
     public static string Escape(string component) => component.Replace("-", "--", StringComparison.Ordinal);
 
@@ -65,7 +68,7 @@ public static class Naming
     /// <summary>The thin id in a volume UUID of this pool (DMPS-&lt;pool id&gt;-&lt;thin id&gt;); null otherwise.</summary>
     public static uint? ThinIdFromUuid(string poolId, string? uuid)
     {
-        var prefix = $"{UuidPrefix}{poolId}-";
+        var prefix = VolumeUuidPrefix(poolId);
         return uuid is not null && uuid.StartsWith(prefix, StringComparison.Ordinal)
             && uint.TryParse(uuid.AsSpan(prefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) ? id : null;
     }

@@ -22,4 +22,9 @@ public sealed record VolumeRecord
     public bool ReadOnly { get; init; }
     public string? FileSystem { get; init; }
     public DateTimeOffset Created { get; init; }
+    /// <summary>The identity of the snapshot this volume was imported from (Import-ThinVolume): what an incremental stream's base must match.</summary>
+    public string? ReceivedFrom { get; init; }
+
+    /// <summary>This volume as a snapshot identity in streams: its pool, thin id and creation time.</summary>
+    public string IdentityIn(PoolRecord pool) => $"{pool.Id}/{ThinId}/{Created.UtcTicks}";
 }
