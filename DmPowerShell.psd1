@@ -17,7 +17,7 @@
         'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool',
         'Enable-ThinPool', 'Disable-ThinPool', 'Test-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool',
         'New-ThinVolume', 'New-ThinSnapshot', 'Get-ThinVolume', 'Enable-ThinVolume', 'Disable-ThinVolume',
-        'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Compare-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume'
+        'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Compare-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume', 'Send-ThinVolume'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,7 +1,7 @@
 # Fleet maintenance over PowerShell remoting (guest lane only): two sshd on loopback with the
 # pwsh subsystem stand in for two hosts, each with its own state root and pools. The module's
 # objects and errors survive the trip; JSON and CLIXML of every output type are complete; the
-# fleet example of about_DmPowerShell_Fleet runs as written.
+# fleet example of about_DmPowerShell_Fleet runs as written; Send-ThinVolume carries a volume between them.
 BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
     Import-Module (Join-Path $PSScriptRoot 'KernelLane.psm1') -Force
@@ -144,6 +144,32 @@ Subsystem powershell $(Join-Path $PSHOME 'pwsh') -sshs -NoLogo -NoProfile
         $after = Invoke-Command -Session $beta { Get-ThinPool db }
         $after.DataSize | Should -Be ([long]([math]::Ceiling($before * 1.5 / 64KB) * 64KB))
         (Invoke-Command -Session $alpha { (Get-ThinPool web).DataSize }) | Should -Be 1GB   # under the threshold: untouched
+    }
+
+    It 'sends a volume to another host, full then twice incrementally, with Send-ThinVolume' {
+        Invoke-Command -Session $beta { New-ThinPool -Name recv -DataSize 512MB -MetadataSize 16MB | Out-Null }
+        $alphaRoot = $hosts[0].Root
+        $source = New-ThinVolume -Pool web -Name sent -Size 64MB -StateRoot $alphaRoot
+        Write-Pattern $source.DevicePath 11 -Bytes 8MB
+        $null = New-ThinSnapshot -Pool web -Origin sent -Name t1 -StateRoot $alphaRoot
+        $received = Send-ThinVolume -Pool web -Name t1 -Session $beta -DestinationPool recv -StateRoot $alphaRoot
+        $received.PSComputerName | Should -Be 'localhost'
+        $received.Pool | Should -Be 'recv'
+        Get-DeviceHash /dev/mapper/recv-t1 -Bytes 64MB | Should -Be (Get-DeviceHash /dev/mapper/web-t1 -Bytes 64MB)
+        foreach ($round in 2, 3) {
+            Write-Pattern $source.DevicePath (10 + $round) -Bytes 1MB -Offset ($round * 4MB)
+            $null = New-ThinSnapshot -Pool web -Origin sent -Name "t$round" -StateRoot $alphaRoot
+            $null = Send-ThinVolume -Pool web -Name "t$round" -Since "t$($round - 1)" -Session $beta -DestinationPool recv -StateRoot $alphaRoot
+            Get-DeviceHash "/dev/mapper/recv-t$round" -Bytes 64MB | Should -Be (Get-DeviceHash "/dev/mapper/web-t$round" -Bytes 64MB)
+        }
+        (Invoke-Command -Session $beta { Get-ThinVolume -Pool recv -Name t3 }).Origin | Should -Be 't2'
+        # The receiving side's refusal comes back typed, and leaves nothing there.
+        $failures = $null
+        Send-ThinVolume -Pool web -Name t3 -Since t1 -Session $beta -DestinationPool recv -DestinationName again -Base t2 -StateRoot $alphaRoot -ErrorVariable failures -ErrorAction SilentlyContinue
+        $failures | Should -HaveCount 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'StreamBaseMismatch*'
+        (Invoke-Command -Session $beta { Get-ThinVolume -Pool recv }).Name | Sort-Object | Should -Be @('t1', 't2', 't3')
+        Get-ChildItem ([IO.Path]::GetTempPath()) -Filter 'dmps-*.stream' | Should -BeNullOrEmpty
     }
 }
 

@@ -4,7 +4,7 @@ BeforeAll {
     $script:root = Join-Path ([IO.Path]::GetTempPath()) "dmps-pester-unit-$PID"
     New-Item -ItemType Directory -Force $script:root | Out-Null
     $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool',
-        'New-ThinVolume', 'New-ThinSnapshot', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume'
+        'New-ThinVolume', 'New-ThinSnapshot', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume', 'Send-ThinVolume'
 }
 AfterAll {
     Remove-Item -Recurse -Force $script:root -ErrorAction SilentlyContinue
