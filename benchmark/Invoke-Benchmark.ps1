@@ -19,6 +19,8 @@ param(
     [int[]] $Bulk = @(20, 100),
     # Warm-up rounds before measuring (the short version in the test suite needs only a few).
     [int] $WarmUp = 30,
+    # The volume the stream rows copy: this many MiB, all written; the incremental stream carries 1 % of it.
+    [int] $StreamMiB = 256,
     [Parameter(Mandatory)] [string] $Floor,
     # The test driver (tests/Driver): the core services without PowerShell, the "core" contender.
     [Parameter(Mandatory)] [string] $Driver,
@@ -145,6 +147,26 @@ try {
         Add-Result 'dmsetup' 'Get-PoolStatus' $level (Invoke-Native bash @($dmsetupScript, 'status', $queries, 'bench')) $queries
         $scriptId += 10000
     }
+    # Streams (issue 19): a volume written whole, exported and imported in full and after 1 % of it
+    # changed, against dd copying the same data through the devices. Each measured once: seconds long.
+    Write-Host "Streams: $StreamMiB MiB"
+    $streamBytes = [long]$StreamMiB * 1MB
+    $volume = New-ThinVolume -Pool bench -Name stream -Size $streamBytes
+    Invoke-Quiet dd @('if=/dev/urandom', "of=$($volume.DevicePath)", 'bs=1M', "count=$StreamMiB", 'oflag=direct')
+    $null = New-ThinSnapshot -Pool bench -Origin stream -Name st0
+    $changed = [math]::Max(1, [int]($streamBytes / 100 / 64KB))   # 1 %, in scattered 64 KiB blocks
+    $step = [long]($streamBytes / $changed / 64KB) * 64KB
+    for ($i = 0; $i -lt $changed; $i++) { Invoke-Quiet dd @('if=/dev/urandom', "of=$($volume.DevicePath)", 'bs=64K', 'count=1', "seek=$($i * $step / 64KB)", 'oflag=direct') }
+    $null = New-ThinSnapshot -Pool bench -Origin stream -Name st1
+    $full = Join-Path $work 'st0.full'; $inc = Join-Path $work 'st1.inc'
+    Measure-Module 'export full' $StreamMiB 1 { Export-ThinVolume -Pool bench -Name st0 -Path $full }
+    Measure-Module 'export 1 % incremental' $StreamMiB 1 { Export-ThinVolume -Pool bench -Name st1 -Since st0 -Path $inc }
+    Measure-Module 'import full' $StreamMiB 1 { Import-ThinVolume -Pool bench -Name rt0 -Path $full }
+    Measure-Module 'import 1 % incremental' $StreamMiB 1 { Import-ThinVolume -Pool bench -Name rt1 -Path $inc }
+    $copy = New-ThinVolume -Pool bench -Name ddcopy -Size $streamBytes
+    Add-Result 'dd' 'full copy through the devices' $StreamMiB (Measure-Mean 1 { Invoke-Quiet dd @("if=/dev/mapper/bench-st0", "of=$($copy.DevicePath)", 'bs=1M', 'iflag=direct', 'oflag=direct') }) 1
+    Write-Host ("  stream files: full {0:N1} MiB, 1 % incremental {1:N1} MiB" -f ((Get-Item $full).Length / 1MB), ((Get-Item $inc).Length / 1MB))
+
     Remove-ThinPool bench -DeactivateVolumes -Force
     # Every contender's changes went through this pool's metadata: it must still pass thin_check.
     $loop = (& losetup -r -f --show $pool.MetadataPath).Trim()

@@ -10,7 +10,7 @@ BeforeAll {
     $script:output = Join-Path ([IO.Path]::GetTempPath()) "dmps-benchmark-$([guid]::NewGuid().ToString('n').Substring(0, 8)).json"
     $script:devicesBefore = (Invoke-Tool dmsetup @('ls')) -split "`n" | Sort-Object
     $driver = Join-Path $repository 'out/artifacts/bin/DmPowerShell.Tests.Driver/release/DmPowerShell.Tests.Driver.dll'
-    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 2 -LvmCount 1 -Levels 2 -Bulk 3 -WarmUp 2 -Floor $script:floor -Driver $driver -OutputFile $script:output 6>$null
+    & (Join-Path $repository 'benchmark/Invoke-Benchmark.ps1') -Count 2 -LvmCount 1 -Levels 2 -Bulk 3 -WarmUp 2 -StreamMiB 4 -Floor $script:floor -Driver $driver -OutputFile $script:output 6>$null
     $script:report = Get-Content -Raw $script:output | ConvertFrom-Json
 }
 
@@ -31,6 +31,8 @@ Describe 'Benchmark (short)' -Tag Kernel, Benchmark {
         @{ Contender = 'module'; Operation = 'Get-ThinVolume (all)' }
         @{ Contender = 'dmsetup'; Operation = 'status (all devices)' }
         @{ Contender = 'lvm'; Operation = 'lvs (all)' }
+        foreach ($operation in 'export full', 'export 1 % incremental', 'import full', 'import 1 % incremental') { @{ Contender = 'module'; Operation = $operation } }
+        @{ Contender = 'dd'; Operation = 'full copy through the devices' }
     ) {
         $row = $script:report.Results | Where-Object { $_.Contender -eq $Contender -and $_.Operation -eq $Operation }
         $row | Should -Not -BeNullOrEmpty
