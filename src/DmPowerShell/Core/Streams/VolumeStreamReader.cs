@@ -6,7 +6,7 @@ namespace DmPowerShell.Streams;
 
 /// <summary>
 /// Reads a volume stream, verifying as it goes: each record against its own SHA-256 before it is
-/// handed out, and the whole stream against the trailer's. A stream cut short, altered or not a
+/// handed out, and the whole stream (its payloads through their records' hashes) against the trailer's. A stream cut short, altered or not a
 /// volume stream at all is a typed error (StreamCorrupt); <see cref="Completed"/> is true only
 /// once the trailer has been read and checked.
 /// </summary>
@@ -59,7 +59,7 @@ public sealed class VolumeStreamReader
                 var offset = BinaryPrimitives.ReadInt64LittleEndian(fields);
                 var length = BinaryPrimitives.ReadUInt32LittleEndian(fields.AsSpan(8));
                 if (length > VolumeStreamWriter.MaxRecordBytes) throw Corrupt($"a data record claims {length} bytes");
-                var data = Read((int)length, "a data record");
+                var data = Read((int)length, "a data record", hashed: false);
                 Verify(kind, fields, data);
                 records++;
                 dataBytes += length;
@@ -105,10 +105,10 @@ public sealed class VolumeStreamReader
         }
     }
 
-    private byte[] Read(int count, string what)
+    private byte[] Read(int count, string what, bool hashed = true)
     {
         var buffer = new byte[count];
-        if (!TryRead(buffer)) throw Corrupt($"it ends inside {what}: it was cut short");
+        if (!TryRead(buffer, hashed)) throw Corrupt($"it ends inside {what}: it was cut short");
         return buffer;
     }
 

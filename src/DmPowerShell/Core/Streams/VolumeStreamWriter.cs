@@ -6,7 +6,9 @@ namespace DmPowerShell.Streams;
 
 /// <summary>
 /// Writes a volume stream: magic, header, records each with its own SHA-256, and a trailer whose
-/// SHA-256 covers every byte before it. The format is about_DmPowerShell_Streams.
+/// SHA-256 covers every byte before it but the data payloads, which their records' hashes cover
+/// (each byte is hashed once: under the guest's emulation hashing bounds the throughput). The
+/// format is about_DmPowerShell_Streams.
 /// </summary>
 public sealed class VolumeStreamWriter
 {
@@ -82,7 +84,9 @@ public sealed class VolumeStreamWriter
             record.GetHashAndReset(hash);
         }
         Write(fields);
-        Write(data);
+        // The payload is covered by the record's own hash, which the whole-stream hash covers: hashed once.
+        output.Write(data);
+        Length += data.Length;
         Write(hash);
         Records++;
     }

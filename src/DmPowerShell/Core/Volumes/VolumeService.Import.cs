@@ -64,7 +64,6 @@ public sealed partial class VolumeService
     private VolumeRecord FindStreamBase(string pool, VolumeStreamHeader header, string? baseName)
     {
         using var session = Open(pool);
-        var records = session.Volumes.List();
         bool Matches(VolumeRecord r) => r.ReceivedFrom == header.BaseIdentity || r.IdentityIn(session.Pool) == header.BaseIdentity;
         if (baseName is not null)
         {
@@ -76,7 +75,12 @@ public sealed partial class VolumeService
             }
             return named;
         }
-        return records.FirstOrDefault(Matches) ?? throw new DmPowerShellException(ErrorIds.StreamBaseMismatch, ErrorKind.NotFound,
+        // Usually the base kept its name on both sides: one record read, not every record of a large pool.
+        if (header.BaseName is not null && session.Volumes.Find(header.BaseName) is { } sameName && Matches(sameName))
+        {
+            return sameName;
+        }
+        return session.Volumes.List().FirstOrDefault(Matches) ?? throw new DmPowerShellException(ErrorIds.StreamBaseMismatch, ErrorKind.NotFound,
             $"The stream holds the changes of '{header.Volume}' since '{header.BaseName}' ({header.BaseIdentity}), and no volume of pool '{pool}' was received from that snapshot. Import its full stream first, or give -Base.", header.BaseIdentity);
     }
 
