@@ -61,8 +61,8 @@ public sealed partial class VolumeService
             return (volume, source, null);
         }
         var keptName = keepAs ?? FreeName(session, $"{name}.before-restore");
+        CheckName(session.Pool, keptName);
         if (keepAs is not null) CheckNameFree(session, keptName);
-        if (keepAs is null) CheckName(session.Pool, keptName);
         return (volume, source, volume with { Name = keptName, Active = false });
     }
 
