@@ -91,6 +91,33 @@ public sealed class RegistryTests : IDisposable
     }
 
     [Fact]
+    public void A_rename_cut_short_leaves_the_volume_under_exactly_one_name()
+    {
+        // The states a power cut can leave (PowerCut.Tests found the second): both links exist,
+        // and the record carries either name. Only the name the record carries is trusted.
+        var registry = Registry();
+        registry.EnsureWritableRoot();
+        var store = new VolumeStore(registry, "web");
+        var id = store.ReserveIds(1).Ids[0];
+        var record = new VolumeRecord { Name = "s1", ThinId = new ThinId(id), Size = 1 << 20 };
+        store.Save(record);
+        var names = Path.Combine(registry.PoolFolder("web"), "names");
+        File.CreateSymbolicLink(Path.Combine(names, "s1r"), id.ToString());
+        Assert.Equal("s1", store.Find("s1")!.Name);
+        Assert.Null(store.Find("s1r"));
+        Assert.False(store.NameTaken("s1r"));
+
+        store.Save(record with { Name = "s1r" });
+        Assert.Null(store.Find("s1"));
+        Assert.Equal("s1r", store.Find("s1r")!.Name);
+        // The stale name is free again: a new volume takes it over.
+        var other = store.ReserveIds(1, id + 1).Ids[0];
+        store.Save(new VolumeRecord { Name = "s1", ThinId = new ThinId(other), Size = 1 << 20 });
+        Assert.Equal(other, store.Find("s1")!.ThinId);
+        Assert.Equal(id, store.Find("s1r")!.ThinId);
+    }
+
+    [Fact]
     public void Thin_ids_only_move_forward_and_skip_taken_ones()
     {
         var registry = Registry();

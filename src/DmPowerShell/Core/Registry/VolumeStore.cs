@@ -69,10 +69,15 @@ public sealed partial class VolumeStore
 
     private string RecordFile(uint id) => Path.Combine(Volumes, id.ToString(CultureInfo.InvariantCulture) + ".json");
 
+    /// <summary>
+    /// The record named <paramref name="name"/>. A link whose record carries another name is
+    /// stale (a rename cut short by a crash, or an id used again since) and finds nothing.
+    /// </summary>
     public VolumeRecord? Find(string name)
     {
         var target = FileDescriptor.ReadLink(Path.Combine(Names, name));
-        return target is not null && uint.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? FindById(id) : null;
+        return target is not null && uint.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            && FindById(id) is { } record && record.Name == name ? record : null;
     }
 
     public VolumeRecord? FindById(uint id)
@@ -200,9 +205,16 @@ public sealed partial class VolumeStore
         if (changed) DurableFile.SyncFolder(folder);
     }
 
+    /// <summary>
+    /// The new name's link, then the record, then the old link's removal, each durable before
+    /// the next: after a power cut at any point <see cref="Find"/> trusts exactly one of the two
+    /// names (the one the record carries), so the volume has its old name or its new one.
+    /// </summary>
     public VolumeRecord Rename(VolumeRecord record, string newName)
     {
         var renamed = record with { Name = newName };
+        EnsureFolder(Names);
+        if (Link(newName, record.ThinId)) DurableFile.SyncFolder(Names);
         Save(renamed);
         if (FileDescriptor.Unlink(Path.Combine(Names, record.Name)))
         {
