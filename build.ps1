@@ -23,6 +23,9 @@
       Benchmark    the module against the C floor, a dmsetup script and LVM2 in the guest, plus
                    Import-Module on the host: prints the table and the targets, writes
                    out/results/benchmark.csv and benchmark.json (-BenchmarkCount, default 200)
+      PowerCut     the power-cut replay in the guest: the workload on ext4 over dm-log-writes,
+                   every flush/FUA point of its log replayed, booted and checked, plus a
+                   reordered window before each; prints the table (out/results/powercut.csv)
       Demo         a real pool, thin volume and status: on the host if it has device-mapper,
                    else in the guest
       Clean        remove out/ (the guest's kernel cache included)
@@ -55,7 +58,7 @@ $env:POWERSHELL_UPDATECHECK = 'Off'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'FullGuestTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'Demo', 'Clean'
+$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'FullGuestTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'PowerCut', 'Demo', 'Clean'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
@@ -65,7 +68,7 @@ $Root = $PSScriptRoot
 $script:Built = $false
 # The whole matrices run far longer than CI's guest: their tasks get 3 hours unless told otherwise
 # (FullGuestTest passed 2,400 s beside a second guest before its Pester part was done).
-if (-not $PSBoundParameters.ContainsKey('GuestTimeout') -and ($Task | Where-Object { $_ -in 'FullGuestTest', 'Reliability', 'Benchmark' })) { $GuestTimeout = 10800 }
+if (-not $PSBoundParameters.ContainsKey('GuestTimeout') -and ($Task | Where-Object { $_ -in 'FullGuestTest', 'Reliability', 'Benchmark', 'PowerCut' })) { $GuestTimeout = 10800 }
 $Out = Join-Path $Root 'out'
 $Results = Join-Path $Out 'results'
 $Manifest = Import-PowerShellDataFile (Join-Path $Root 'DmPowerShell.psd1')
@@ -485,6 +488,41 @@ function Invoke-Reliability {
     if ($code -ne 0 -or ($rows | Where-Object { $_.Passed -ne $_.Tried -or $_.Tried -eq 0 }) -or $rows.Count -lt 5) { throw "The reliability matrix failed (guest exit $code); see $Results/reliability-console.log" }
 }
 
+function Invoke-PowerCut {
+    # The whole power-cut replay in the guest (every durable point of every operation, and a
+    # reordered window before each), then its table (printed, and out/results/powercut.csv).
+    $null = New-Item -ItemType Directory -Force $Results
+    $assembly = Join-Path $Bin "DmPowerShell.Tests.PowerCut/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.PowerCut.dll"
+    $body = @"
+mkdir -p "`$JOB/results"
+export DMPS_MODULE_MANIFEST="`$MODULE" DOTNET_TieredCompilation=0
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/PowerCut/Invoke-PowerCut.ps1' -Assembly '$assembly' -Reordered -OutputFile "`$JOB/results/powercut.json" 2>&1
+"@
+    $job = New-GuestJob -Name 'powercut' -Body $body
+    $code = Invoke-Guest $job
+    Copy-Item (Join-Path $job 'console.log') (Join-Path $Results 'powercut-console.log') -ErrorAction SilentlyContinue
+    $raw = Join-Path $job 'results/powercut.json'
+    if (-not (Test-Path $raw)) { throw "The power-cut replay failed in the guest (exit $code); see out/results/powercut-console.log." }
+    Copy-Item $raw (Join-Path $Results 'powercut.json')
+    $data = Get-Content -Raw $raw | ConvertFrom-Json
+    $images = @($data.Results)
+    $rows = foreach ($group in $images | Group-Object { if ($_.Operation) { $_.Operation } else { '(between operations)' } }) {
+        [pscustomobject]@{
+            Workload = $data.Workload; Operation = $group.Name
+            'Durable points' = @($group.Group | Where-Object Kind -ne 'reordered').Count
+            Images = $group.Count
+            Clean = @($group.Group | Where-Object Result -eq 'clean').Count
+            Repaired = @($group.Group | Where-Object Result -eq 'repaired').Count
+            Lost = @($group.Group | Where-Object Result -eq 'lost').Count
+        }
+    }
+    $rows | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
+    foreach ($image in $images | Where-Object Result -ne 'clean') { Write-Host ("  #{0} {1} in {2}: {3} {4}" -f $image.Index, $image.Kind, $image.Operation, $image.Result, $image.Detail) }
+    Write-Host ("{0} images from {1} durable points in {2:N0} s (the guest's whole run)" -f $images.Count, @($images | Where-Object Kind -ne 'reordered').Count, $data.Seconds)
+    $rows | Export-Csv -NoTypeInformation (Join-Path $Results 'powercut.csv')
+    if ($code -ne 0 -or -not $images -or ($images | Where-Object Result -eq 'lost')) { throw "The power-cut replay found losses or failed (guest exit $code)." }
+}
+
 function Get-TestCounts {
     # Counts each test once, from TRX (xunit) and JUnit (Pester) files.
     param([string] $File)
@@ -571,6 +609,7 @@ foreach ($step in $Task) {
         'Reliability' { Invoke-Build; Invoke-Reliability }
         'Benchmark' { Invoke-Build; Invoke-Benchmark }
         'Demo' { Invoke-Build; Invoke-Demo }
+        'PowerCut' { Invoke-Build; Invoke-PowerCut }
         'Clean' { if (Test-Path $Out) { Remove-Item -Recurse -Force $Out } }
     }
 }

@@ -1,0 +1,141 @@
+<#
+.SYNOPSIS
+    The power-cut replay (issue 20), in the guest: runs the workload on a logged disk, replays
+    the log to every durable point and checks each image. Writes one row per image to
+    -OutputFile (JSON) and prints a summary line.
+.PARAMETER Only
+    Replay only the points that fall inside these operations (CI's representative part).
+.PARAMETER Until
+    Run the workload only up to this operation.
+.PARAMETER Reordered
+    Also check, before each durable point, an image holding only the later half of the
+    writes since the last one, applied last first.
+#>
+param(
+    [Parameter(Mandatory)] [string] $OutputFile,
+    # The built DmPowerShell.Tests.PowerCut.dll (the log reader and replayer).
+    [Parameter(Mandatory)] [string] $Assembly,
+    [string[]] $Only,
+    # Stop the workload after this operation (CI's shorter run).
+    [string] $Until,
+    [switch] $Reordered
+)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Set-StrictMode -Version 3.0
+$started = [Diagnostics.Stopwatch]::StartNew()
+Import-Module $env:DMPS_MODULE_MANIFEST
+Add-Type -Path $Assembly
+Import-Module (Join-Path $PSScriptRoot 'PowerCut.psm1') -Force
+
+$work = Join-Path ([IO.Path]::GetTempPath()) "dmps-powercut-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+$mount = Join-Path $work 'mnt'
+$script:expected = @{}
+
+function Get-VolumeHash([string] $Name, [int] $MiB) {
+    $volume = Get-ThinVolume -Pool pc -Name $Name -ErrorAction SilentlyContinue
+    if (-not $volume -or -not $volume.Active) { return $null }
+    $stream = [IO.File]::OpenRead($volume.DevicePath)
+    try {
+        $buffer = [byte[]]::new($MiB * 1MB)
+        $stream.ReadExactly($buffer, 0, $buffer.Length)
+        [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($buffer))
+    }
+    finally { $stream.Dispose() }
+}
+
+function Get-Volume([string] $Name) { Get-ThinVolume -Pool pc -Name $Name -ErrorAction SilentlyContinue }
+
+function Write-Random([string] $Device, [int] $MiB, [int] $SeekMiB = 0) {
+    & dd if=/dev/urandom "of=$Device" bs=1M "count=$MiB" "seek=$SeekMiB" oflag=direct conv=fsync status=none
+    if ($LASTEXITCODE -ne 0) { throw "dd to $Device failed" }
+}
+
+# The workload: what the issue lists, each operation with what "whole" and "absent" mean for it
+# after a boot, true also after the later operations. Writes count as done once synced
+# (conv=fsync); a write cut midway may be torn. HoldsBefore: "whole" is also true before the
+# operation starts (a removal's "gone").
+$operations = @(
+    @{ Name = 'pool-create'; Run = { New-ThinPool -Name pc -DataSize 256MB -MetadataSize 8MB | Out-Null }
+        Present = { (Get-ThinPool pc -ErrorAction SilentlyContinue).Active }
+        Absent = { -not (Get-ThinPool pc -ErrorAction SilentlyContinue) } }
+    @{ Name = 'volume-create-ext4'; Run = { New-ThinVolume -Pool pc -Name v1 -Size 64MB -FileSystem ext4 | Out-Null }
+        Present = { $v = Get-Volume v1; $v.Active -and (& blkid -o value -s TYPE $v.DevicePath) -eq 'ext4' }
+        Absent = { -not (Get-Volume v1) } }
+    @{ Name = 'volume-create'; Run = { New-ThinVolume -Pool pc -Name v2 -Size 16MB | Out-Null }
+        Present = { (Get-Volume v2).Active }
+        Absent = { -not (Get-Volume v2) } }
+    @{ Name = 'write'; Run = { Write-Random (Get-Volume v2).DevicePath 8; $script:expected.v2 = Get-VolumeHash v2 8 }
+        Present = { (Get-VolumeHash v2 8) -eq $script:expected.v2 }
+        Absent = { $true }; HoldsBefore = $true }
+    @{ Name = 'snapshot'; Run = { New-ThinSnapshot -Pool pc -Origin v2 -Name s1 | Out-Null }
+        Present = { (Get-VolumeHash s1 8) -eq $script:expected.v2 -or (Get-VolumeHash s1r 8) -eq $script:expected.v2 }
+        Absent = { -not (Get-Volume s1) } }
+    @{ Name = 'snapshot-bulk'; Run = { New-ThinSnapshot -Pool pc -Origin v1 -Name b1, b2, b3 | Out-Null }
+        # b2 and b3 are removed later in the workload; one transaction made all three.
+        Present = { (Get-Volume b1).Active }
+        Absent = { @('b1', 'b2', 'b3' | Where-Object { Get-Volume $_ }).Count -eq 0 } }
+    @{ Name = 'pool-resize'; Run = { Resize-ThinPool pc -DataSize 384MB | Out-Null }
+        Present = { (Get-ThinPool pc).DataSize -ge 384MB -and (Get-PoolStatus pc).DataSpaceTotal -eq (Get-ThinPool pc).DataSize }
+        Absent = { (Get-ThinPool pc).DataSize -eq 256MB -and (Get-PoolStatus pc).DataSpaceTotal -eq 256MB } }
+    @{ Name = 'volume-resize'; Run = { Resize-ThinVolume -Pool pc -Name v2 -Size 32MB | Out-Null }
+        Present = { $v = Get-Volume v2; $v.Size -eq 32MB -and [long](& blockdev --getsize64 $v.DevicePath) -eq 32MB }
+        Absent = { $v = Get-Volume v2; $v.Size -eq 16MB -and [long](& blockdev --getsize64 $v.DevicePath) -eq 16MB } }
+    @{ Name = 'rename'; Run = { Rename-ThinVolume -Pool pc -Name s1 -NewName s1r | Out-Null }
+        Present = { -not (Get-Volume s1) -and (Get-VolumeHash s1r 8) -eq $script:expected.v2 }
+        Absent = { (Get-Volume s1) -and -not (Get-Volume s1r) } }
+    @{ Name = 'deferred-remove'
+        Run = {
+            # b2 held open (as a mount would): the kernel removes it when it closes; the next
+            # command (the remove below) deletes its thin id and record.
+            $holder = [IO.File]::OpenRead((Get-Volume b2).DevicePath)
+            try { Remove-ThinVolume -Pool pc -Name b2 -Deferred -Force -Confirm:$false -WarningAction SilentlyContinue }
+            finally { $holder.Dispose() }
+            for ($i = 0; $i -lt 100 -and (Test-Path /dev/mapper/pc-b2); $i++) { Start-Sleep -Milliseconds 100 }
+        }
+        # Whole: gone, or recorded as pending deletion (inactive) for the next command to finish.
+        Present = { $v = Get-Volume b2; -not $v -or ($v.PendingDeletion -and -not $v.Active) }
+        Absent = { $v = Get-Volume b2; $v -and -not $v.PendingDeletion }; HoldsBefore = $true }
+    @{ Name = 'remove'; Run = { Remove-ThinVolume -Pool pc -Name b3 -Force -Confirm:$false }
+        Present = { -not (Get-Volume b3) -and -not (Test-Path /dev/mapper/pc-b3) }
+        Absent = { [bool](Get-Volume b3) }; HoldsBefore = $true }
+    @{ Name = 'set-pool'; Run = { Set-ThinPool pc -NoSpacePolicy Error -AutoextendThreshold 50 -AutoextendPercent 50 -MaximumDataSize 1GB }
+        Present = { $p = Get-ThinPool pc; $p.NoSpacePolicy -eq 'Error' -and (& dmsetup table pc) -match 'error_if_no_space' }
+        Absent = { $p = Get-ThinPool pc; $p.NoSpacePolicy -eq 'Queue' -and (& dmsetup table pc) -notmatch 'error_if_no_space' } }
+    @{ Name = 'autoextend'
+        Run = {
+            $fill = New-ThinVolume -Pool pc -Name fill -Size 256MB
+            Write-Random $fill.DevicePath 200
+            Watch-ThinPool pc -Timeout 20 -CheckInterval 1 | Out-Null
+            if ((Get-ThinPool pc).DataSize -le 384MB) { throw 'the watcher did not extend the pool' }
+        }
+        Present = { (Get-ThinPool pc).DataSize -gt 384MB -and (Get-PoolStatus pc).DataSpaceTotal -gt 384MB }
+        Absent = { $true } }
+)
+
+if ($Until) {
+    $last = [array]::FindIndex([object[]]$operations, [Predicate[object]] { param($op) $op.Name -eq $Until })
+    if ($last -lt 0) { throw "No operation '$Until' in the workload." }
+    $operations = $operations[0..$last]
+}
+$disk = $null
+$results = @()
+try {
+    $disk = New-LoggedDisk -Work $work -Mount $mount
+    $env:DMPS_STATE_ROOT = Join-Path $mount 'state'
+    $null = Invoke-Workload -Operation $operations
+    $workloadSeconds = $started.Elapsed.TotalSeconds
+    foreach ($pool in @(Get-ThinPool)) { Disable-ThinPool $pool.Name -DeactivateVolumes -Confirm:$false }
+    Stop-LoggedDisk $disk
+    $results = @(Invoke-Replay -Disk $disk -Operation $operations -Only $Only -Reordered:$Reordered)
+}
+finally {
+    # Never hide the error that got here: cleaning up only warns.
+    if ($disk) { try { Stop-LoggedDisk $disk } catch { Write-Warning "cleanup: $_" } }
+    Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+    [pscustomobject]@{
+        Workload = 'loop'; Seconds = [math]::Round($started.Elapsed.TotalSeconds, 1); Results = $results
+    } | ConvertTo-Json -Depth 4 | Set-Content $OutputFile
+}
+$counts = $results | Group-Object Result | ForEach-Object { "$($_.Count) $($_.Name)" }
+Write-Host ("Power cut: {0} images in {1:N0} s: {2}" -f $results.Count, $started.Elapsed.TotalSeconds, ($counts -join ', '))
