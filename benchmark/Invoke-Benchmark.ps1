@@ -175,22 +175,25 @@ try {
     & losetup -d $loop
     if (-not $metadataClean) { throw "thin_check of the benchmark pool's metadata failed: $metadataCheck" }
 
-    # LVM on a pool of its own, on a sparse loop file of the same size.
-    $lvmDir = Join-Path $work 'lvm'
-    New-Item -ItemType Directory $lvmDir | Out-Null
-    & truncate -s 2G (Join-Path $work 'lvm.img')
-    $lvmDevice = (& losetup -f --show (Join-Path $work 'lvm.img')).Trim()
-    Invoke-Quiet bash @($lvmScript, 'setup', $lvmDir, $lvmDevice)
-    $lvmPopulation = 1
-    foreach ($level in [int[]]($Levels -split ',') | Where-Object { $_ -le $LvmMaxLevel }) {
-        Write-Host "LVM level $level"
-        if ($level -gt $lvmPopulation) { Invoke-Quiet bash @($lvmScript, 'fill', $lvmDir, ($level - $lvmPopulation), $lvmPopulation); $lvmPopulation = $level }
-        $n = $LvmCount
-        Add-Result 'lvm' 'create+activate' $level (Invoke-Native bash @($lvmScript, 'create', $lvmDir, $n, 0)) $n
-        Add-Result 'lvm' 'snapshot+activate' $level (Invoke-Native bash @($lvmScript, 'snapshot', $lvmDir, $n, 0)) $n
-        Add-Result 'lvm' 'deactivate+remove' $level (Invoke-Native bash @($lvmScript, 'remove', $lvmDir, $n, 0)) $n
-        Invoke-Quiet bash @($lvmScript, 'unsnap', $lvmDir, $n, 0)
-        Add-Result 'lvm' 'lvs (all)' $level (Invoke-Native bash @($lvmScript, 'list', $lvmDir, 5)) 5
+    # LVM on a pool of its own, on a sparse loop file of the same size (-LvmMaxLevel 0: none).
+    $lvmLevels = @([int[]]($Levels -split ',') | Where-Object { $_ -le $LvmMaxLevel })
+    if ($lvmLevels) {
+        $lvmDir = Join-Path $work 'lvm'
+        New-Item -ItemType Directory $lvmDir | Out-Null
+        & truncate -s 2G (Join-Path $work 'lvm.img')
+        $lvmDevice = (& losetup -f --show (Join-Path $work 'lvm.img')).Trim()
+        Invoke-Quiet bash @($lvmScript, 'setup', $lvmDir, $lvmDevice)
+        $lvmPopulation = 1
+        foreach ($level in $lvmLevels) {
+            Write-Host "LVM level $level"
+            if ($level -gt $lvmPopulation) { Invoke-Quiet bash @($lvmScript, 'fill', $lvmDir, ($level - $lvmPopulation), $lvmPopulation); $lvmPopulation = $level }
+            $n = $LvmCount
+            Add-Result 'lvm' 'create+activate' $level (Invoke-Native bash @($lvmScript, 'create', $lvmDir, $n, 0)) $n
+            Add-Result 'lvm' 'snapshot+activate' $level (Invoke-Native bash @($lvmScript, 'snapshot', $lvmDir, $n, 0)) $n
+            Add-Result 'lvm' 'deactivate+remove' $level (Invoke-Native bash @($lvmScript, 'remove', $lvmDir, $n, 0)) $n
+            Invoke-Quiet bash @($lvmScript, 'unsnap', $lvmDir, $n, 0)
+            Add-Result 'lvm' 'lvs (all)' $level (Invoke-Native bash @($lvmScript, 'list', $lvmDir, 5)) 5
+        }
     }
 }
 finally {

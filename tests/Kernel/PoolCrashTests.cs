@@ -31,13 +31,13 @@ public sealed class PoolCrashTests
         ("restore", "spare-written"), ("restore", "swapped"), ("restore", "records-replaced"),
     ];
 
-    // CI's sample: every operation once, each at a different kind of step (record, files, loops,
-    // device, suspended table, held metadata snapshot, spare, swap); the Reliability task runs all.
+    // CI's sample: one kill in each kind of state a step can leave (loops attached with no device,
+    // a suspended pool table, a record deleted before the files, a spare written but not swapped,
+    // a swap before the records); the Reliability task runs all of them (CI time: README).
     private static readonly (string, string)[] SampledKills =
     [
-        ("pool-create", "loops-attached"), ("pool-enable", "device-created"), ("pool-disable", "volumes-removed"),
-        ("pool-resize", "suspended"), ("pool-remove", "record-deleted"), ("resize", "table-loaded"),
-        ("export", "snapshot-reserved"), ("repair-metadata", "spare-written"), ("restore", "swapped"),
+        ("pool-create", "loops-attached"), ("pool-resize", "suspended"), ("pool-remove", "record-deleted"),
+        ("repair-metadata", "spare-written"), ("restore", "swapped"),
     ];
 
     public static TheoryData<string, string> Kills() => KernelLane.KillPoints(AllKills, SampledKills);
