@@ -388,9 +388,12 @@ $FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.
 function Invoke-GuestTest {
     # The long matrices run a representative part here (-Task FullGuestTest and the Reliability
     # task run them whole). -KernelTestPath: one guest, those files (a quick loop).
-    param([hashtable] $Environment = @{ DMPS_LOAD_PROCESSES = '2'; DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '2' })
+    # -WhileFirstGuestRuns: host work run after the first guest starts and before the second
+    # (the host's unit tests in the Test task: they use the core the second guest would take).
+    param([hashtable] $Environment = @{ DMPS_LOAD_PROCESSES = '2'; DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '2' }, [scriptblock] $WhileFirstGuestRuns)
     $null = New-Item -ItemType Directory -Force $Results
     if ($KernelTestPath) {
+        if ($WhileFirstGuestRuns) { & $WhileFirstGuestRuns }
         $paths = $KernelTestPath | ForEach-Object { $_ -split ',' } | ForEach-Object { (Resolve-Path $_).Path }
         $xunit = if ($KernelTestFilter) { $KernelTestFilter } else { '-' }
         $code = Invoke-GuestSuites -JobName 'kernel-tests' -Prefix 'kernel' -XunitFilter $xunit -PesterPath $paths -Environment $Environment
@@ -410,6 +413,7 @@ function Invoke-GuestTest {
     $running = foreach ($guest in $guests) {
         $job = New-SuiteJob -JobName $guest.Prefix -Prefix $guest.Prefix -XunitFilter $guest.Xunit -PesterPath $guest.Paths -Environment $Environment
         @{ Guest = $guest; Job = $job; Process = (Start-Guest -Job $job -Cpus 1 -Label $guest.Prefix) }
+        if ($WhileFirstGuestRuns -and $guest -eq $guests[0]) { & $WhileFirstGuestRuns }
     }
     $codes = foreach ($guest in $running) {
         $code = Wait-Guest $guest.Process
@@ -603,7 +607,9 @@ foreach ($step in $Task) {
         'FullGuestTest' { Invoke-Build; Invoke-GuestTest -Environment @{ DMPS_MATRIX = 'full'; DMPS_LOAD_PER_PROCESS = '25'; DMPS_RANDOM_KILLS = '40' }; Invoke-Summary -GuestOnly }
         'Test' {
             if (Test-Path $Results) { Remove-Item -Recurse -Force $Results }
-            Invoke-Build; Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit; Invoke-GuestTest; Invoke-Summary
+            Invoke-Build
+            Invoke-GuestTest -WhileFirstGuestRuns { Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit }
+            Invoke-Summary
         }
         'Summary' { Invoke-Summary }
         'Reliability' { Invoke-Build; Invoke-Reliability }
