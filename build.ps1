@@ -497,22 +497,27 @@ function Invoke-PowerCut {
     # reordered window before each), then its table (printed, and out/results/powercut.csv).
     $null = New-Item -ItemType Directory -Force $Results
     $assembly = Join-Path $Bin "DmPowerShell.Tests.PowerCut/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.PowerCut.dll"
+    # Both workloads, one after the other in one guest: loop mode (everything on the logged disk)
+    # and direct mode (only the registry logged; the pool's devices as the workload left them).
     $body = @"
 mkdir -p "`$JOB/results"
 export DMPS_MODULE_MANIFEST="`$MODULE" DOTNET_TieredCompilation=0
-dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/PowerCut/Invoke-PowerCut.ps1' -Assembly '$assembly' -Reordered -OutputFile "`$JOB/results/powercut.json" 2>&1
+status=0
+for mode in Loop Direct; do
+  dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/PowerCut/Invoke-PowerCut.ps1' -Assembly '$assembly' -Mode `$mode -Reordered -OutputFile "`$JOB/results/powercut-`$mode.json" 2>&1 || status=1
+done
+exit `$status
 "@
     $job = New-GuestJob -Name 'powercut' -Body $body
     $code = Invoke-Guest $job
     Copy-Item (Join-Path $job 'console.log') (Join-Path $Results 'powercut-console.log') -ErrorAction SilentlyContinue
-    $raw = Join-Path $job 'results/powercut.json'
-    if (-not (Test-Path $raw)) { throw "The power-cut replay failed in the guest (exit $code); see out/results/powercut-console.log." }
-    Copy-Item $raw (Join-Path $Results 'powercut.json')
-    $data = Get-Content -Raw $raw | ConvertFrom-Json
-    $images = @($data.Results)
-    $rows = foreach ($group in $images | Group-Object { if ($_.Operation) { $_.Operation } else { '(between operations)' } }) {
+    $raws = @(Get-ChildItem (Join-Path $job 'results') -Filter 'powercut-*.json' -ErrorAction SilentlyContinue)
+    if ($raws.Count -lt 2) { throw "The power-cut replay failed in the guest (exit $code); see out/results/powercut-console.log." }
+    $runs = foreach ($raw in $raws) { Copy-Item $raw.FullName $Results; Get-Content -Raw $raw.FullName | ConvertFrom-Json }
+    $images = @(foreach ($run in $runs) { foreach ($image in @($run.Results)) { $image | Add-Member -NotePropertyName Workload -NotePropertyValue $run.Workload -PassThru } })
+    $rows = foreach ($group in $images | Group-Object Workload, { if ($_.Operation) { $_.Operation } else { '(between operations)' } }) {
         [pscustomobject]@{
-            Workload = $data.Workload; Operation = $group.Name
+            Workload = $group.Group[0].Workload; Operation = $group.Values[1]
             'Durable points' = @($group.Group | Where-Object Kind -ne 'reordered').Count
             Images = $group.Count
             Clean = @($group.Group | Where-Object Result -eq 'clean').Count
@@ -521,8 +526,8 @@ dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/PowerCut/Invok
         }
     }
     $rows | Format-Table -AutoSize | Out-String -Width 250 | Write-Host
-    foreach ($image in $images | Where-Object Result -ne 'clean') { Write-Host ("  #{0} {1} in {2}: {3} {4}" -f $image.Index, $image.Kind, $image.Operation, $image.Result, $image.Detail) }
-    Write-Host ("{0} images from {1} durable points in {2:N0} s (the guest's whole run)" -f $images.Count, @($images | Where-Object Kind -ne 'reordered').Count, $data.Seconds)
+    foreach ($image in $images | Where-Object Result -ne 'clean') { Write-Host ("  {0} #{1} {2} in {3}: {4} {5}" -f $image.Workload, $image.Index, $image.Kind, $image.Operation, $image.Result, $image.Detail) }
+    foreach ($run in $runs) { Write-Host ("{0}: {1} images from {2} durable points in {3:N0} s" -f $run.Workload, @($run.Results).Count, @($run.Results | Where-Object Kind -ne 'reordered').Count, $run.Seconds) }
     $rows | Export-Csv -NoTypeInformation (Join-Path $Results 'powercut.csv')
     if ($code -ne 0 -or -not $images -or ($images | Where-Object Result -eq 'lost')) { throw "The power-cut replay found losses or failed (guest exit $code)." }
 }

@@ -16,11 +16,16 @@ param(
     # The built DmPowerShell.Tests.PowerCut.dll (the log reader and replayer).
     [Parameter(Mandatory)] [string] $Assembly,
     [string[]] $Only,
+    # Loop: the pool's sparse files in the state root, all on the logged disk. Direct: the pool
+    # on two block devices of its own (not logged, left as the workload ended them), only the
+    # registry on the logged disk: each image puts the registry behind the pool's metadata.
+    [ValidateSet('Loop', 'Direct')] [string] $Mode = 'Loop',
     # Stop the workload after this operation (CI's shorter run).
     [string] $Until,
     [switch] $Reordered
 )
 $ErrorActionPreference = 'Stop'
+$Only = @($Only | ForEach-Object { $_ -split ',' } | Where-Object { $_ })   # `pwsh -File` passes no arrays
 $ProgressPreference = 'SilentlyContinue'
 Set-StrictMode -Version 3.0
 $started = [Diagnostics.Stopwatch]::StartNew()
@@ -55,7 +60,11 @@ function Write-Random([string] $Device, [int] $MiB, [int] $SeekMiB = 0) {
 # after a boot, true also after the later operations. Writes count as done once synced
 # (conv=fsync); a write cut midway may be torn.
 $operations = @(
-    @{ Name = 'pool-create'; Run = { New-ThinPool -Name pc -DataSize 64MB -MetadataSize 4MB | Out-Null }
+    @{ Name = 'pool-create'
+        Run = {
+            if ($Mode -eq 'Direct') { New-ThinPool -Name pc -DataDevice $script:devices[0] -MetadataDevice $script:devices[1] | Out-Null }
+            else { New-ThinPool -Name pc -DataSize 64MB -MetadataSize 4MB | Out-Null }
+        }
         Present = { (Get-ThinPool pc -ErrorAction SilentlyContinue).Active }
         Absent = { -not (Get-ThinPool pc -ErrorAction SilentlyContinue) } }
     @{ Name = 'volume-create-ext4'; Run = { New-ThinVolume -Pool pc -Name v1 -Size 32MB -FileSystem ext4 | Out-Null }
@@ -74,7 +83,7 @@ $operations = @(
         # b2 and b3 are removed later in the workload; one transaction made all three.
         Present = { (Get-Volume b1).Active }
         Absent = { @('b1', 'b2', 'b3' | Where-Object { Get-Volume $_ }).Count -eq 0 } }
-    @{ Name = 'pool-resize'; Run = { Resize-ThinPool pc -DataSize 96MB | Out-Null }
+    @{ Name = 'pool-resize'; Loop = $true; Run = { Resize-ThinPool pc -DataSize 96MB | Out-Null }
         Present = { (Get-ThinPool pc).DataSize -ge 96MB -and (Get-PoolStatus pc).DataSpaceTotal -eq (Get-ThinPool pc).DataSize }
         Absent = { (Get-ThinPool pc).DataSize -eq 64MB -and (Get-PoolStatus pc).DataSpaceTotal -eq 64MB } }
     @{ Name = 'volume-resize'; Run = { Resize-ThinVolume -Pool pc -Name v2 -Size 32MB | Out-Null }
@@ -98,10 +107,14 @@ $operations = @(
     @{ Name = 'remove'; Run = { Remove-ThinVolume -Pool pc -Name b3 -Force -Confirm:$false }
         Present = { -not (Get-Volume b3) -and -not (Test-Path /dev/mapper/pc-b3) }
         Absent = { [bool](Get-Volume b3) } }
-    @{ Name = 'set-pool'; Run = { Set-ThinPool pc -NoSpacePolicy Error -AutoextendThreshold 50 -AutoextendPercent 50 -MaximumDataSize 256MB }
+    @{ Name = 'set-pool'
+        Run = {
+            if ($Mode -eq 'Direct') { Set-ThinPool pc -NoSpacePolicy Error }
+            else { Set-ThinPool pc -NoSpacePolicy Error -AutoextendThreshold 50 -AutoextendPercent 50 -MaximumDataSize 256MB }
+        }
         Present = { $p = Get-ThinPool pc; $p.NoSpacePolicy -eq 'Error' -and (& dmsetup table pc) -match 'error_if_no_space' }
         Absent = { $p = Get-ThinPool pc; $p.NoSpacePolicy -eq 'Queue' -and (& dmsetup table pc) -notmatch 'error_if_no_space' } }
-    @{ Name = 'autoextend'
+    @{ Name = 'autoextend'; Loop = $true
         Run = {
             # Past the 50 % threshold of the 96 MiB pool: the watcher grows it by half.
             $fill = New-ThinVolume -Pool pc -Name fill -Size 64MB
@@ -113,6 +126,8 @@ $operations = @(
         Absent = { $true } }
 )
 
+# A direct pool's size is its device's: growing it and autoextend are loop-mode operations.
+if ($Mode -eq 'Direct') { $operations = @($operations | Where-Object { -not $_['Loop'] }) }
 if ($Until) {
     $last = [array]::FindIndex([object[]]$operations, [Predicate[object]] { param($op) $op.Name -eq $Until })
     if ($last -lt 0) { throw "No operation '$Until' in the workload." }
@@ -120,21 +135,30 @@ if ($Until) {
 }
 $disk = $null
 $results = @()
+$script:devices = @()
 try {
     $disk = New-LoggedDisk -Work $work -Mount $mount
+    $beforeImage = $null
+    if ($Mode -eq 'Direct') {
+        $files = foreach ($name in 'data', 'meta') { $file = Join-Path $work "$name.img"; & truncate -s $(if ($name -eq 'data') { '128M' } else { '8M' }) $file; $file }
+        $script:devices = foreach ($file in $files) { (& losetup -f --show $file).Trim() }
+        # Every image meets the metadata as the workload left it: Repair-ThinPool may write to it.
+        $beforeImage = { & cp --sparse=always "$($files[1]).final" $files[1]; if ($LASTEXITCODE) { throw 'restoring the metadata failed' } }.GetNewClosure()
+    }
     $env:DMPS_STATE_ROOT = Join-Path $mount 'state'
     $null = Invoke-Workload -Operation $operations
-    $workloadSeconds = $started.Elapsed.TotalSeconds
     foreach ($pool in @(Get-ThinPool)) { Disable-ThinPool $pool.Name -DeactivateVolumes -Confirm:$false }
+    if ($Mode -eq 'Direct') { & cp --sparse=always $files[1] "$($files[1]).final" }
     Stop-LoggedDisk $disk
-    $results = @(Invoke-Replay -Disk $disk -Operation $operations -Only $Only -Reordered:$Reordered)
+    $results = @(Invoke-Replay -Disk $disk -Operation $operations -Only $Only -Reordered:$Reordered -BeforeImage $beforeImage)
 }
 finally {
     # Never hide the error that got here: cleaning up only warns.
     if ($disk) { try { Stop-LoggedDisk $disk } catch { Write-Warning "cleanup: $_" } }
+    foreach ($device in $script:devices) { & losetup -d $device 2>$null }
     Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
     [pscustomobject]@{
-        Workload = 'loop'; Seconds = [math]::Round($started.Elapsed.TotalSeconds, 1); Results = $results
+        Workload = $Mode.ToLowerInvariant(); Seconds = [math]::Round($started.Elapsed.TotalSeconds, 1); Results = $results
     } | ConvertTo-Json -Depth 4 | Set-Content $OutputFile
 }
 $counts = $results | Group-Object Result | ForEach-Object { "$($_.Count) $($_.Name)" }

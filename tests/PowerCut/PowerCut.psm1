@@ -184,7 +184,8 @@ function Test-ReplayImage {
 
 function Invoke-Replay {
     # Replays the log of $Disk forward to each point and checks a copy of the image there.
-    param([Parameter(Mandatory)] $Disk, [Parameter(Mandatory)] [object[]] $Operation, [string[]] $Only, [switch] $Reordered)
+    # -BeforeImage: run before each image boots (direct mode puts the pool's metadata back).
+    param([Parameter(Mandatory)] $Disk, [Parameter(Mandatory)] [object[]] $Operation, [string[]] $Only, [switch] $Reordered, [scriptblock] $BeforeImage)
     $log = [DmPowerShell.Tests.PowerCut.LogWrites.WriteLog]::Read($Disk.Log)
     $replayImage = Join-Path $Disk.Work 'replay.img'
     $checkImage = Join-Path $Disk.Work 'check.img'
@@ -194,11 +195,14 @@ function Invoke-Replay {
         $marks = @{}
         foreach ($entry in $log.Entries) { if ($entry.Mark) { $marks[$entry.Mark] = $entry.Index } }
         $points = @(Get-ReplayPoint -Log $log -OperationName $Operation.Name -Only $Only -Reordered:$Reordered)
-        Write-Host ("replay: {0} entries in the log, {1} images to check" -f $log.Entries.Count, $points.Count)
+        $durable = @($log.Entries | Where-Object IsDurablePoint).Count
+        Write-Host ("replay: {0} entries in the log, {1} durable, {2} images to check" -f $log.Entries.Count, $durable, $points.Count)
+        if ($env:DMPS_POWERCUT_DEBUG) { Write-Host (($marks.GetEnumerator() | Sort-Object Value | ForEach-Object { "$($_.Key)=$($_.Value)" }) -join ' ') }
         foreach ($point in $points) {
             $replay.ReplayTo($point.Index)
             Invoke-Checked cp @('--sparse=always', $replayImage, $checkImage) | Out-Null
             if ($point.Window) { [DmPowerShell.Tests.PowerCut.LogWrites.LogReplay]::Apply($log, $checkImage, [DmPowerShell.Tests.PowerCut.LogWrites.LogEntry[]]$point.Window) }
+            if ($BeforeImage) { & $BeforeImage }
             $image = Test-ReplayImage -Disk $Disk -Image $checkImage -Point $point -Marks $marks -Operation $Operation
             Write-Host ("#{0} {1} {2}: {3} ({4}) {5}" -f $image.Index, $image.Kind, $image.Operation, $image.Result, $image.Timings, $image.Detail)
             $image

@@ -48,10 +48,14 @@ internal sealed class RecordingDeviceMapper : IDeviceMapper
 
     public bool UdevSyncSupported => false;
 
+    /// <summary>Devices whose creation the "kernel" refuses (a thin id gone from the metadata: ENODATA).</summary>
+    public HashSet<string> Refuse { get; } = new();
+
     public DeviceInfo? Create(string name, string? uuid, IReadOnlyList<DmTarget> table, bool readOnly = false)
     {
         Record($"create {name}");
         if (devices.ContainsKey(name)) throw new DeviceExistsException(DmOperation.Create, name, Errno.EEXIST);
+        if (Refuse.Contains(name)) throw new DeviceMapperException(DmOperation.Create, name, Errno.ENODATA);
         Add(name, uuid);
         tables[name] = table;
         return devices[name] with { ReadOnly = readOnly };

@@ -21,6 +21,11 @@ public sealed record VolumeRecord
     public bool Active { get; init; }
     public bool ReadOnly { get; init; }
     public string? FileSystem { get; init; }
+    /// <summary>
+    /// Recorded with the new volume, cleared once mkfs finished: a volume still marked after a
+    /// crash or power cut gets its file system when the pool's volumes next come up.
+    /// </summary>
+    public bool Formatting { get; init; }
     public DateTimeOffset Created { get; init; }
     /// <summary>The identity of the snapshot this volume was imported from (Import-ThinVolume): what an incremental stream's base must match.</summary>
     public string? ReceivedFrom { get; init; }

@@ -21,7 +21,7 @@ public sealed partial class VolumeService
             throw PoolRules.Invalid(ErrorIds.InvalidSetting, $"-FileSystem takes {string.Join(" or ", FileSystems)}; '{fileSystem}' is not one of them.", fileSystem);
         }
         var activateIt = activate || fileSystem is not null;
-        var record = new VolumeRecord { Name = name, Size = size, Created = DateTimeOffset.UtcNow, FileSystem = fileSystem };
+        var record = new VolumeRecord { Name = name, Size = size, Created = DateTimeOffset.UtcNow, FileSystem = fileSystem, Formatting = fileSystem is not null };
         string Plan() => new PoolTransaction(session, "create") { Activate = activateIt, Created = { record } }.Plan().Render()
             + (fileSystem is null ? "" : $"{Environment.NewLine}mkfs.{fileSystem} /dev/mapper/{Naming.VolumeDeviceName(pool, name)}");
         if (!host.ShouldProcess($"thin volume '{name}' ({ByteSize.Format(size)}) in pool '{pool}'", "Create", Plan))
@@ -107,6 +107,7 @@ public sealed partial class VolumeService
             if (fileSystem is not null)
             {
                 FileSystem.Format($"/dev/mapper/{session.VolumeDeviceName(record)}", record.Name, fileSystem, host);
+                if (record.Formatting) session.Volumes.Save(record = record with { Formatting = false });
             }
             var known = devices?[i] is { } info ? (info, (long?)mappedBytes) : ((DeviceInfo, long?)?)null;
             result.Add(Describe(session.Pool, record, session.Volumes, known));

@@ -72,7 +72,12 @@ public sealed partial class VolumeService
         return plan;
     }
 
-    /// <summary>After the pool itself came up: the volumes recorded as active come back.</summary>
+    /// <summary>
+    /// After the pool itself came up: the volumes recorded as active come back. One the kernel
+    /// refuses (its thin id gone from the metadata, as after a power cut that kept the metadata
+    /// but lost the registry's last writes) is reported and left down; the others still come
+    /// up, as `vgchange -ay` does, and Test-ThinPool says what to repair.
+    /// </summary>
     internal void ActivateRecorded(PoolRecord pool, IOperationHost host)
     {
         // Opened before Prepare takes the lock: a Prepare that throws still releases it.
@@ -81,7 +86,30 @@ public sealed partial class VolumeService
         var plan = new Plan();
         foreach (var record in session.Volumes.List().Where(r => r.Active && dm.GetInfo(session.VolumeDeviceName(r)) is null))
         {
-            plan.Add(session.ActivationText(record, record.ReadOnly, session.PoolDevice), () => session.Activate(record, record.ReadOnly));
+            plan.Add(session.ActivationText(record, record.ReadOnly, session.PoolDevice), () =>
+            {
+                try
+                {
+                    session.Activate(record, record.ReadOnly);
+                }
+                catch (DeviceMapperException e)
+                {
+                    host.Warning($"Volume '{record.Name}' (thin id {record.ThinId}) of pool '{pool.Name}' stays inactive: {e.Message} Test-ThinPool '{pool.Name}' tells what Repair-ThinPool would do.");
+                }
+            });
+        }
+        // A New-ThinVolume -FileSystem cut short during mkfs: the volume is new and nothing else
+        // wrote to it (the command never returned), so its file system is made again.
+        foreach (var record in session.Volumes.List().Where(r => r.Formatting && r.FileSystem is not null && r.Active))
+        {
+            var device = $"/dev/mapper/{session.VolumeDeviceName(record)}";
+            plan.Add($"finish mkfs.{record.FileSystem} {device} (interrupted)", () =>
+            {
+                if (dm.GetInfo(session.VolumeDeviceName(record)) is null) return;
+                host.Warning($"Making the {record.FileSystem} file system of '{record.Name}' in pool '{pool.Name}' again: its creation was cut short.");
+                FileSystem.Format(device, record.Name, record.FileSystem!, host);
+                session.Volumes.Save(record with { Formatting = false });
+            });
         }
         plan.Run(host);
     }
