@@ -95,6 +95,16 @@ public sealed partial class VolumeService
         return transaction;
     }
 
+    /// <summary>mkfs on the volume's device, then the record no longer marked as formatting (durably).</summary>
+    private static VolumeRecord MakeFileSystem(PoolSession session, VolumeRecord record, string fileSystem, IOperationHost host)
+    {
+        FileSystem.Format($"/dev/mapper/{session.VolumeDeviceName(record)}", record.Name, fileSystem, host);
+        if (!record.Formatting) return record;
+        var formatted = record with { Formatting = false };
+        session.Volumes.Save(formatted);
+        return formatted;
+    }
+
     /// <summary>Formatting (after the records are written: mkfs is long) and the objects returned.</summary>
     /// <param name="devices">The new devices' info when their state is known without asking the kernel (each maps <paramref name="mappedBytes"/>).</param>
     private IReadOnlyList<ThinVolume> Finish(PoolSession session, IReadOnlyList<VolumeRecord> records, string? fileSystem, IOperationHost host,
@@ -106,8 +116,7 @@ public sealed partial class VolumeService
             var record = records[i];
             if (fileSystem is not null)
             {
-                FileSystem.Format($"/dev/mapper/{session.VolumeDeviceName(record)}", record.Name, fileSystem, host);
-                if (record.Formatting) session.Volumes.Save(record = record with { Formatting = false });
+                record = MakeFileSystem(session, record, fileSystem, host);
             }
             var known = devices?[i] is { } info ? (info, (long?)mappedBytes) : ((DeviceInfo, long?)?)null;
             result.Add(Describe(session.Pool, record, session.Volumes, known));

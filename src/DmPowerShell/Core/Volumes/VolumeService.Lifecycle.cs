@@ -84,7 +84,8 @@ public sealed partial class VolumeService
         using var session = Open(pool.Name);
         session.Prepare(host);
         var plan = new Plan();
-        foreach (var record in session.Volumes.List().Where(r => r.Active && dm.GetInfo(session.VolumeDeviceName(r)) is null))
+        var records = session.Volumes.List();
+        foreach (var record in records.Where(r => r.Active && dm.GetInfo(session.VolumeDeviceName(r)) is null))
         {
             plan.Add(session.ActivationText(record, record.ReadOnly, session.PoolDevice), () =>
             {
@@ -100,15 +101,13 @@ public sealed partial class VolumeService
         }
         // A New-ThinVolume -FileSystem cut short during mkfs: the volume is new and nothing else
         // wrote to it (the command never returned), so its file system is made again.
-        foreach (var record in session.Volumes.List().Where(r => r.Formatting && r.FileSystem is not null && r.Active))
+        foreach (var record in records.Where(r => r.Formatting && r.FileSystem is not null && r.Active))
         {
-            var device = $"/dev/mapper/{session.VolumeDeviceName(record)}";
-            plan.Add($"finish mkfs.{record.FileSystem} {device} (interrupted)", () =>
+            plan.Add($"finish mkfs.{record.FileSystem} /dev/mapper/{session.VolumeDeviceName(record)} (interrupted)", () =>
             {
                 if (dm.GetInfo(session.VolumeDeviceName(record)) is null) return;
                 host.Warning($"Making the {record.FileSystem} file system of '{record.Name}' in pool '{pool.Name}' again: its creation was cut short.");
-                FileSystem.Format(device, record.Name, record.FileSystem!, host);
-                session.Volumes.Save(record with { Formatting = false });
+                MakeFileSystem(session, record, record.FileSystem!, host);
             });
         }
         plan.Run(host);
