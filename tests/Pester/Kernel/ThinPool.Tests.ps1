@@ -211,6 +211,18 @@ Describe 'Thin pools in loop mode' -Tag Kernel {
         $again = Enable-ThinPool idle -StateRoot $root -PassThru
         $again.Active | Should -BeTrue
         Enable-ThinPool idle -StateRoot $root   # already active: nothing to do, no error
+
+        # A Resize-ThinPool cut short by a power cut after the files grew (the replay's finding):
+        # the pool comes up at the files' size and the record follows, with a warning.
+        Disable-ThinPool idle -StateRoot $root
+        & truncate -s 384M $pool.DataPath
+        & truncate -s 12M $pool.MetadataPath
+        $grown = Enable-ThinPool idle -StateRoot $root -PassThru -WarningVariable warned -WarningAction SilentlyContinue
+        "$warned" | Should -Match 'came up with data 384 MiB and metadata 12 MiB, more than its record said \(256 MiB, 8 MiB\)'
+        $grown.DataSize | Should -Be 384MB
+        (Get-ThinPool idle -StateRoot $root).MetadataSize | Should -Be 12MB
+        (Get-PoolStatus idle -StateRoot $root).DataSpaceTotal | Should -Be 384MB
+        (Get-PoolStatus idle -StateRoot $root).MetadataSpaceTotal | Should -Be 12MB
     }
 
     It 'removes a pool: refuses while volumes are active, keeps files unless asked' {

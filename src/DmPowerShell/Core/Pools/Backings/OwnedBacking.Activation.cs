@@ -1,5 +1,6 @@
 using DmPowerShell.Kernel;
 using DmPowerShell.Registry;
+using DmPowerShell.Units;
 
 namespace DmPowerShell.Pools.Backings;
 
@@ -25,7 +26,8 @@ public abstract partial class OwnedBacking
         }
         // The volume service takes the pool's lock itself (and finishes any interrupted change first).
         plan.Run(VolumesPhase, host);
-        return Pools.Describe(record);
+        // Read again: the record may have followed storage that grew under an interrupted resize.
+        return Pools.Describe(Registry.FindPool(record.Name) ?? record);
     }
 
     private Plan EnablePlan(PoolRecord record, PoolDevices devices, IOperationHost host)
@@ -47,9 +49,31 @@ public abstract partial class OwnedBacking
             });
             PlanAttach(plan, record, devices);
             PlanDevice(plan, record, devices, "device-created");
+            plan.Add(PoolPhase, "", () => RecordGrownStorage(record, devices, host));
         }
         plan.Add(VolumesPhase, "activate the volumes recorded as active", () => new Volumes.VolumeService(Pools, Dm).ActivateRecorded(record, host));
         return plan;
+    }
+
+    /// <summary>
+    /// A Resize-ThinPool cut short (a kill or a power cut) after the storage grew leaves the record
+    /// behind it; the pool just came up with the storage's size, so the record follows, with a warning.
+    /// </summary>
+    private void RecordGrownStorage(PoolRecord record, PoolDevices devices, IOperationHost host)
+    {
+        var data = (long)Sectors.ToBytes(Length(record, devices.DataBytes!.Value));
+        var metadata = Math.Max(record.MetadataSize, CurrentSizes(record).Metadata);
+        if (data <= record.DataSize && metadata == record.MetadataSize)
+        {
+            return;
+        }
+        // Read again under the pool's lock: the caller's copy may predate another command's change.
+        var current = Registry.FindPool(record.Name) ?? record;
+        var grown = current with { DataSize = Math.Max(data, record.DataSize), MetadataSize = metadata };
+        host.Warning($"Pool '{record.Name}' came up with data {ByteSize.Format(grown.DataSize)} and metadata {ByteSize.Format(grown.MetadataSize)}, " +
+            $"more than its record said ({ByteSize.Format(record.DataSize)}, {ByteSize.Format(record.MetadataSize)}): " +
+            "a resize was cut short after the storage grew, or the storage grew outside the module. The record now says so.");
+        Registry.SavePool(grown);
     }
 
     /// <summary>Deactivates a pool, keeping its files (or devices) and record.</summary>
