@@ -220,7 +220,7 @@ function Publish-Module {
     # Precompiled (the module is linux-x64 only): Import-Module and each first call JIT less.
     $crossgen = Get-Crossgen
     if ($crossgen) { $null = Invoke-ReadyToRun $crossgen @(Get-ChildItem $ModuleFolder -Filter '*.dll') -Reference $PSHOME }
-    Copy-Item (Join-Path $Root 'DmPowerShell.psd1') $ModuleFolder
+    Copy-Item (Join-Path $Root 'DmPowerShell.psd1'), (Join-Path $Root 'LICENSE') $ModuleFolder
     $formats = Join-Path $Root 'src/DmPowerShell/Commands/Formats'
     Get-ChildItem $formats -Filter '*.ps1xml' -ErrorAction SilentlyContinue | Copy-Item -Destination $ModuleFolder
     # Help: docs/help (PlatyPS's markdown schema) compiled into MAML by the project's own compiler.
