@@ -78,6 +78,10 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         $status.Watched | Should -BeFalse                          # the lock went with the watcher
         (Get-ThinPool grow -StateRoot $root).DataSize | Should -Be $steps[-1].NewSize
         (Get-Item (Get-ThinPool grow -StateRoot $root).DataPath).Length | Should -Be $steps[-1].NewSize
+        # Each step is counted for Prometheus, beside the pool's record (it outlives the watcher).
+        $metrics = Join-Path $root 'grow.prom'
+        Export-PoolMetric grow -Path $metrics -StateRoot $root
+        Get-Content $metrics | Should -Contain "dmpowershell_pool_autoextend_events_total{pool=`"grow`",device=`"grow`",manager=`"DmPowerShell`",space=`"data`"} $($steps.Count)"
         # The low water mark moved with each step.
         $blocks = $steps[-1].NewSize / 64KB
         (Get-DmTable grow) | Should -Match " 128 $([math]::Floor($blocks * 30 / 100)) "
@@ -221,6 +225,37 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         (Get-PoolStatus twice -StateRoot $root).Watched | Should -BeFalse
         Get-DmTable twice | Should -BeExactly $tableBefore
         (Get-Item (Get-ThinPool twice -StateRoot $root).DataPath).Length | Should -Be $fileBefore
+    }
+
+    It 'stops within seconds on SIGTERM and on SIGINT however pwsh was started' {
+        # SIGTERM to a watcher started as systemd starts it: its own session, stdin on /dev/null,
+        # output to a file; SIGINT to one started by Start-Process with nothing redirected (where
+        # pwsh alone ignores SIGINT). Both watch at once: one pwsh start's wait for the two.
+        $null = New-ThinPool -Name term -DataSize 64MB -MetadataSize 4MB -StateRoot $root
+        $null = New-ThinPool -Name int -DataSize 64MB -MetadataSize 4MB -StateRoot $root
+        $pwsh = Join-Path $PSHOME 'pwsh'
+        $watch = { param($pool) "Import-Module '$env:DMPS_MODULE_MANIFEST'; Watch-ThinPool $pool -StateRoot '$root' -Verbose | ForEach-Object ToString" }
+        $out = Join-Path $root 'term.out'
+        $term = Start-Process (Resolve-Tool setsid) -ArgumentList $pwsh, '-NoProfile', '-NonInteractive', '-Command', (& $watch term) `
+            -RedirectStandardInput /dev/null -RedirectStandardOutput $out -RedirectStandardError (Join-Path $root 'term.err') -PassThru
+        $int = Start-Process $pwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', (& $watch int) -PassThru
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not ((Get-PoolStatus term -StateRoot $root).Watched -and (Get-PoolStatus int -StateRoot $root).Watched)) {
+            if ($term.HasExited -or $int.HasExited -or $clock.Elapsed.TotalSeconds -gt 120) { throw "The watchers did not start: $(Get-Content -Raw $out)" }
+            Start-Sleep -Milliseconds 250
+        }
+        foreach ($case in @{ Process = $term; Signal = '-TERM' }, @{ Process = $int; Signal = '-INT' }) {
+            $clock.Restart()
+            & (Resolve-Tool kill) $case.Signal $case.Process.Id
+            $case.Process.WaitForExit(30000) | Should -BeTrue -Because "the watcher should end on $($case.Signal)"
+            Write-Host "stopped $([int]$clock.Elapsed.TotalMilliseconds) ms after SIG$($case.Signal.TrimStart('-'))"
+        }
+        (Get-Content -Raw $out) | Should -Match 'stopped by SIGTERM'
+        $term.ExitCode | Should -Be 143          # ended by SIGTERM, as systemd expects of its stop
+        # pwsh's own Ctrl+C handling may also stop the pipeline (exit 1, as after Ctrl+C); either way the watch ended cleanly.
+        $int.ExitCode | Should -BeIn @(0, 1)
+        (Get-PoolStatus term -StateRoot $root).Watched | Should -BeFalse
+        (Get-PoolStatus int -StateRoot $root).Watched | Should -BeFalse
     }
 
     It 'reports a pool that is deactivated and active again, and ends the watch of a removed pool' -Tag FullOnly {

@@ -37,6 +37,10 @@ public sealed class WatchThinPoolCommand : DmCmdlet
     [ValidateRange(1, 3600)]
     public int CheckInterval { get; set; } = 10;
 
+    /// <summary>Writes the watched pools' metrics to this .prom file (as Export-PoolMetric) after every check.</summary>
+    [Parameter]
+    public string? MetricPath { get; set; }
+
     protected override string? PipedStateRoot => InputObject?.StateRoot;
 
     protected override void ProcessRecord()
@@ -47,18 +51,34 @@ public sealed class WatchThinPoolCommand : DmCmdlet
 
     protected override void EndProcessing()
     {
+        var metrics = MetricPath is null ? null : GetUnresolvedProviderPathFromPSPath(MetricPath);
+        if (metrics is not null)
+        {
+            TryOrStop(metrics, () => PoolMetricsExporter.Validate(metrics));
+        }
+        // Asked once (under -WhatIf it says so and writes nothing), not at every check.
+        Action<IReadOnlyList<string>>? refresh = metrics is not null && ShouldProcess(metrics, "Write the watched pools' metrics after every check")
+            ? watched => new PoolMetricsExporter(Pools).Write(metrics, watched)
+            : null;
         var current = new PoolWatcher(Pools);
         lock (gate)
         {
             if (stopping) return;
             watcher = current;
         }
+        // SIGTERM (systemd's stop) and SIGINT end the watch after the step in progress, however pwsh was started.
+        using var signals = new StopSignals(current.Stop);
         TryOrStop(names.Count == 1 ? names[0] : null, () => current.Run(
             names.Count == 0 ? null : names,
             Timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             TimeSpan.FromSeconds(CheckInterval),
             e => WriteObject(e),
-            OperationHost));
+            OperationHost,
+            refresh));
+        if (signals.Received is { } signal)
+        {
+            WriteVerbose($"stopped by {signal}");
+        }
     }
 
     protected override void StopProcessing()

@@ -43,7 +43,9 @@ public sealed class PoolWatcher
     /// the module's pools when none is named) until <see cref="Stop"/> or the timeout.
     /// Events go to <paramref name="emit"/> on the calling thread; extensions ask <paramref name="host"/>.
     /// </summary>
-    public void Run(IReadOnlyList<string>? names, TimeSpan? timeout, TimeSpan interval, Action<ThinPoolEvent> emit, IOperationHost host)
+    /// <param name="afterChecks">Called after every round of checks with the watched pools' names (the metrics file); its failures are warnings.</param>
+    public void Run(IReadOnlyList<string>? names, TimeSpan? timeout, TimeSpan interval, Action<ThinPoolEvent> emit, IOperationHost host,
+        Action<IReadOnlyList<string>>? afterChecks = null)
     {
         var targets = Resolve(names);
         var locks = new List<FileLock>();
@@ -73,6 +75,7 @@ public sealed class PoolWatcher
             {
                 Check(target, emit, host, first: true);
             }
+            AfterChecks(targets, afterChecks, host);
             var nextTimer = interval;
             while (!waiter.IsCancelled && targets.Any(t => !t.Removed))
             {
@@ -93,6 +96,7 @@ public sealed class PoolWatcher
                 {
                     Check(target, emit, host, first: false);
                 }
+                AfterChecks(targets, afterChecks, host);
             }
         }
         finally
@@ -102,6 +106,21 @@ public sealed class PoolWatcher
                 events = null;
             }
             foreach (var held in locks) held.Dispose();
+        }
+    }
+
+    private static void AfterChecks(List<Target> targets, Action<IReadOnlyList<string>>? afterChecks, IOperationHost host)
+    {
+        var watched = targets.Where(t => !t.Removed).Select(t => t.Owned ? t.Name : t.Device).ToList();
+        if (afterChecks is null || watched.Count == 0) return;
+        try
+        {
+            afterChecks(watched);
+        }
+        catch (Exception e) when (ErrorIds.IsExpected(e) || e is IOException or UnauthorizedAccessException)
+        {
+            // The watch matters more than its metrics: say it, and try again at the next check.
+            host.Warning($"The metrics were not written: {e.Message}");
         }
     }
 
@@ -271,6 +290,7 @@ public sealed class PoolWatcher
                 target.Declined.Add((step.Space, step.To));
                 return false;
             }
+            pools.Registry.CountAutoextend(record.Name, metadata: step.Space == PoolSpace.Metadata, DateTimeOffset.Now);
             var space = step.Space == PoolSpace.Data ? "data" : "metadata";
             emit(PoolWatchRules.Event(target.Name, target.Device, now, policy, PoolEventKind.Extended,
                 $"{space} grown from {ByteSize.Format(step.From)} to {ByteSize.Format(to)} at {(step.Space == PoolSpace.Data ? now.DataUsedPercent : now.MetadataUsedPercent)}% used")
