@@ -15,7 +15,7 @@
     TypesToProcess       = @('DmPowerShell.Types.ps1xml')
     CmdletsToExport      = @(
         'New-ThinPool', 'Get-ThinPool', 'Get-PoolStatus', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool',
-        'Enable-ThinPool', 'Disable-ThinPool', 'Test-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool',
+        'Enable-ThinPool', 'Disable-ThinPool', 'Test-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool', 'Export-PoolMetric',
         'New-ThinVolume', 'New-ThinSnapshot', 'Get-ThinVolume', 'Enable-ThinVolume', 'Disable-ThinVolume',
         'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Compare-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume', 'Send-ThinVolume'
     )

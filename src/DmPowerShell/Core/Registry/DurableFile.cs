@@ -21,11 +21,12 @@ public static class DurableFile
     /// FileStream, which adds a lock, a truncate, a seek and a stat to each write: the registry
     /// writes several files per change, and on the hot path each call counts.
     /// </remarks>
-    public static unsafe void Write(string path, ReadOnlySpan<byte> content, bool syncFolder = true)
+    /// <param name="mode">The file's mode: the registry's are private; a metrics file is read by node_exporter's user.</param>
+    public static unsafe void Write(string path, ReadOnlySpan<byte> content, bool syncFolder = true, int mode = FileMode)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var temporary = Path.Combine(folder, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        using (var file = FileDescriptor.Open(temporary, O_WRONLY | O_CREAT | O_TRUNC, FileMode))
+        using (var file = FileDescriptor.Open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode))
         {
             file.WriteAll(content, temporary);
             if (fsync(file.Fd) != 0)

@@ -79,9 +79,27 @@ public sealed class PoolRegistry
         DurableFile.Write(PoolFile(record.Name), JsonSerializer.SerializeToUtf8Bytes(record, Json));
     }
 
+    private string AutoextendFile(string name) => Path.Combine(PoolFolder(name), "autoextend.json");
+
+    /// <summary>The watcher's extensions of the pool so far (none when it never grew it).</summary>
+    public AutoextendCounts ReadAutoextendCounts(string name) =>
+        DurableFile.ReadIfExists(AutoextendFile(name)) is { } bytes && JsonSerializer.Deserialize<AutoextendCounts>(bytes, Json) is { } counts
+            ? counts
+            : new AutoextendCounts();
+
+    /// <summary>Counts one extension; only the pool's watcher (one per pool, by its lock) writes it.</summary>
+    public void CountAutoextend(string name, bool metadata, DateTimeOffset when)
+    {
+        var counts = ReadAutoextendCounts(name);
+        counts = metadata ? counts with { Metadata = counts.Metadata + 1, Last = when } : counts with { Data = counts.Data + 1, Last = when };
+        DurableFile.Write(AutoextendFile(name), JsonSerializer.SerializeToUtf8Bytes(counts, Json));
+    }
+
     public void DeletePool(string name)
     {
         DurableFile.Delete(PoolFile(name));
+        // The counts belong to the pool: a new pool of the name starts from none.
+        DurableFile.Delete(AutoextendFile(name));
     }
 
     /// <summary>Removes the pool's folder and everything in it.</summary>
