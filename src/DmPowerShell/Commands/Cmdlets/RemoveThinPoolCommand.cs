@@ -8,6 +8,10 @@ namespace DmPowerShell.Commands.Cmdlets;
 [OutputType(typeof(ThinPool))]
 public sealed class RemoveThinPoolCommand : PoolCmdlet
 {
+    /// <summary>Every pool of the state root, with its volumes (implies -DeactivateVolumes): a test's teardown in one call.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "All")]
+    public SwitchParameter All { get; set; }
+
     /// <summary>Deactivate the pool's active thin volumes first, instead of refusing.</summary>
     [Parameter]
     public SwitchParameter DeactivateVolumes { get; set; }
@@ -26,12 +30,14 @@ public sealed class RemoveThinPoolCommand : PoolCmdlet
     protected override void ProcessRecord()
     {
         SkipConfirmationWhen(Force);
-        foreach (var name in TargetPools)
+        var names = Array.Empty<string>();
+        TryOrStop(null, () => names = All ? Registry.ListPools().Select(p => p.Name).ToArray() : TargetPools.ToArray());
+        foreach (var name in names)
         {
             Try(name, () =>
             {
                 var before = PassThru ? Pools.Get(name) : null;
-                if (Pools.Remove(name, DeactivateVolumes, DeleteBackingFiles, OperationHost) && before is not null)
+                if (Pools.Remove(name, DeactivateVolumes || All, DeleteBackingFiles, OperationHost) && before is not null)
                 {
                     WriteObject(before with { Active = false, Device = null, DataDevice = null, MetadataDevice = null });
                 }
