@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-utils
   dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd lvm2 openssh-server openssh-client
-  gcc libc6-dev libdevmapper-dev)   # the last three build the benchmark's C floor
+  gcc libc6-dev libdevmapper-dev    # these three build the benchmark's C floor
+  prometheus prometheus-node-exporter    # promtool and node_exporter read the pool metrics
+  docker.io containerd)                   # container runtimes as clients of the module's pools
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_UPDATECHECK=Off
 

@@ -26,7 +26,10 @@ public abstract class DmCmdlet : PSCmdlet
 
     protected PoolService Pools => new(Registry);
 
-    protected Volumes.VolumeService Volumes => new(Pools);
+    protected Volumes.VolumeService Volumes => new(Pools) { OverrideHandover = OverrideHandover };
+
+    /// <summary>Cmdlets with -Force that change thin ids: it also overrides the refusal of a pool handed to a container runtime.</summary>
+    protected virtual bool OverrideHandover => false;
 
     protected IOperationHost OperationHost => new CmdletHost(this);
 

@@ -31,6 +31,7 @@ public static class ErrorIds
     public const string BackupNotFound = "BackupNotFound";
     public const string PoolActive = "PoolActive";
     public const string PoolNotOwned = "PoolNotOwned";
+    public const string PoolHandedOver = "PoolHandedOver";
     public const string VolumeNotFound = "VolumeNotFound";
     public const string SnapshotNotRelated = "SnapshotNotRelated";
     public const string StreamCorrupt = "StreamCorrupt";

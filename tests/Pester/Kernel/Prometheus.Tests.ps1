@@ -9,12 +9,18 @@ BeforeAll {
         if (-not (Get-Command $program -ErrorAction Ignore)) { throw "$program is missing: tools/setup.sh installs prometheus and prometheus-node-exporter" }
     }
 
-    function Get-Sample([string[]] $Lines, [string] $Metric, [string] $Pool, [string] $Extra = '') {
-        # One sample's value from exposition text, by the module's labels (node_exporter keeps them as written).
-        $prefix = "dmpowershell_pool_$Metric{pool=`"$Pool`",device=`"$Pool`",manager=`"DmPowerShell`"$Extra} "
-        $line = @($Lines | Where-Object { $_.StartsWith($prefix) })
-        $line.Count | Should -Be 1 -Because "one sample $prefix"
-        [double]$line[0].Substring($prefix.Length)
+    function Get-Sample([string[]] $Lines, [string] $Metric, [string] $Pool, [hashtable] $Extra = @{}) {
+        # One sample's value from exposition text, by its labels in any order (node_exporter sorts them).
+        $want = @{ pool = $Pool; device = $Pool; manager = 'DmPowerShell' } + $Extra
+        $found = foreach ($line in $Lines) {
+            if ($line -notmatch "^dmpowershell_pool_$Metric\{(?<labels>[^}]*)\} (?<value>\S+)$") { continue }
+            $value = $Matches.value
+            $labels = @{}
+            foreach ($m in [regex]::Matches($Matches.labels, '(\w+)="([^"]*)"')) { $labels[$m.Groups[1].Value] = $m.Groups[2].Value }
+            if ($labels.Count -eq $want.Count -and @($want.Keys | Where-Object { $labels[$_] -ne $want[$_] }).Count -eq 0) { [double]$value }
+        }
+        @($found).Count | Should -Be 1 -Because "one sample of dmpowershell_pool_$Metric for pool $Pool $($Extra.Values)"
+        $found
     }
 }
 
@@ -32,7 +38,11 @@ Describe 'Pool metrics for Prometheus' -Tag Kernel {
 
     It 'writes a file promtool accepts, served by node_exporter with the values Get-PoolStatus gives' {
         $file = Join-Path $textfiles 'dmpowershell.prom'
+        # The kernel commits the metadata on its own timer: the used figures may move by a few blocks
+        # between two reads, so the exported ones must lie between a read before and one after.
+        $before = Get-PoolStatus prom -StateRoot $root
         $written = Export-PoolMetric -Path $file -StateRoot $root -PassThru
+        $status = Get-PoolStatus prom -StateRoot $root
         $written.FullName | Should -Be $file
         # 0644 for node_exporter's own user; nothing left beside it (the temporary file was renamed).
         (Get-Item $file).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite, GroupRead, OtherRead')
@@ -58,20 +68,23 @@ Describe 'Pool metrics for Prometheus' -Tag Kernel {
         $lines | Should -Contain 'node_textfile_scrape_error 0'
         $lines | Should -Contain '# TYPE dmpowershell_pool_autoextend_events_total counter'
 
-        $status = Get-PoolStatus prom -StateRoot $root
         Get-Sample $lines active prom | Should -Be 1
-        Get-Sample $lines data_used_bytes prom | Should -Be $status.DataSpaceUsed
+        $dataUsed = Get-Sample $lines data_used_bytes prom
+        $dataUsed | Should -BeGreaterOrEqual $before.DataSpaceUsed
+        $dataUsed | Should -BeLessOrEqual $status.DataSpaceUsed
         Get-Sample $lines data_size_bytes prom | Should -Be $status.DataSpaceTotal
-        Get-Sample $lines metadata_used_bytes prom | Should -Be $status.MetadataSpaceUsed
+        $metadataUsed = Get-Sample $lines metadata_used_bytes prom
+        $metadataUsed | Should -BeGreaterOrEqual ([math]::Min($before.MetadataSpaceUsed, $status.MetadataSpaceUsed))
+        $metadataUsed | Should -BeLessOrEqual ([math]::Max($before.MetadataSpaceUsed, $status.MetadataSpaceUsed))
         Get-Sample $lines metadata_size_bytes prom | Should -Be $status.MetadataSpaceTotal
         Get-Sample $lines transaction_id prom | Should -Be $status.TransactionId
         Get-Sample $lines volumes prom | Should -Be $status.ThinVolumeCount
         Get-Sample $lines provisioned_bytes prom | Should -Be $status.ProvisionedSize
         Get-Sample $lines needs_check prom | Should -Be 0
         Get-Sample $lines watched prom | Should -Be 0
-        Get-Sample $lines mode prom ',mode="read_write"' | Should -Be 1
-        Get-Sample $lines mode prom ',mode="out_of_data_space"' | Should -Be 0
-        Get-Sample $lines autoextend_events_total prom ',space="data"' | Should -Be 0
+        Get-Sample $lines mode prom @{ mode = 'read_write' } | Should -Be 1
+        Get-Sample $lines mode prom @{ mode = 'out_of_data_space' } | Should -Be 0
+        Get-Sample $lines autoextend_events_total prom @{ space = 'data' } | Should -Be 0
         $status.DataSpaceUsed | Should -BeGreaterOrEqual 8MB
         $status.ProvisionedSize | Should -Be 256MB
         # A recorded pool that is not active: only its active gauge, at 0.

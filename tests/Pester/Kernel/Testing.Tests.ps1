@@ -16,7 +16,7 @@ BeforeAll {
 }
 
 Describe 'The test file of about_DmPowerShell_Testing' -Tag Kernel {
-    It 'runs as written, and again with a throw in its first test: both leave nothing' {
+    It 'runs as written, and again with a throw in its first test: both leave nothing' -Tag FullOnly {
         $text = Get-Content -Raw (Join-Path $PSScriptRoot '../../../docs/help/about_DmPowerShell_Testing.md')
         $text -match '(?s)```powershell\r?\n(?<code>.*?)```' | Should -BeTrue
         $code = $Matches.code

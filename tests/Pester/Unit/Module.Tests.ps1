@@ -3,7 +3,7 @@ BeforeAll {
     Import-Module $env:DMPS_MODULE_MANIFEST -Force
     $script:root = Join-Path ([IO.Path]::GetTempPath()) "dmps-pester-unit-$PID"
     New-Item -ItemType Directory -Force $script:root | Out-Null
-    $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool',
+    $script:changers = 'New-ThinPool', 'Resize-ThinPool', 'Set-ThinPool', 'Remove-ThinPool', 'Enable-ThinPool', 'Disable-ThinPool', 'Repair-ThinPool', 'Export-ThinPool', 'Restore-ThinPool', 'Watch-ThinPool', 'Export-PoolMetric',
         'New-ThinVolume', 'New-ThinSnapshot', 'Enable-ThinVolume', 'Disable-ThinVolume', 'Rename-ThinVolume', 'Resize-ThinVolume', 'Remove-ThinVolume', 'Restore-ThinVolume', 'Export-ThinVolume', 'Import-ThinVolume', 'Send-ThinVolume'
 }
 AfterAll {
@@ -16,6 +16,23 @@ Describe 'The module' {
         foreach ($name in @('Get-ThinPool', 'Get-PoolStatus', 'Get-ThinVolume', 'Compare-ThinVolume') + $script:changers) {
             $names | Should -Contain $name
         }
+    }
+
+    It 'ships the license its manifest names' {
+        $folder = Split-Path $env:DMPS_MODULE_MANIFEST
+        $manifest = Import-PowerShellDataFile $env:DMPS_MODULE_MANIFEST
+        $manifest.PrivateData.PSData.LicenseUri | Should -Be 'https://opensource.org/licenses/MIT'
+        (Get-Content -Raw (Join-Path $folder 'LICENSE')) | Should -Match '^MIT License'
+        $manifest.Copyright | Should -Match 'MIT License'
+    }
+
+    It 'exports every cmdlet its assembly defines (the manifest lists them by name)' {
+        $assembly = (Get-Command Get-ThinPool).ImplementingType.Assembly
+        $defined = foreach ($type in $assembly.GetExportedTypes()) {
+            $attribute = $type.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false) | Select-Object -First 1
+            if ($attribute) { "$($attribute.VerbName)-$($attribute.NounName)" }
+        }
+        @($defined | Sort-Object) | Should -Be @((Get-Command -Module DmPowerShell).Name | Sort-Object)
     }
 
     It 'uses approved verbs only' {
@@ -205,6 +222,7 @@ Describe 'Installing' {
 Describe 'The systemd unit <Unit>' -ForEach @(
     @{ Unit = 'dmpowershell-pools.service'; Instance = 'dmpowershell-pools.service' }
     @{ Unit = 'dmpowershell-watch@.service'; Instance = 'dmpowershell-watch@web.service' }
+    @{ Unit = 'dmpowershell-metrics.service'; Instance = 'dmpowershell-metrics.service' }
 ) {
     It 'passes systemd-analyze verify' {
         if (-not (Get-Command systemd-analyze -ErrorAction Ignore)) { throw 'systemd-analyze is missing: tools/setup.sh installs systemd' }
@@ -231,8 +249,28 @@ Describe 'The systemd unit <Unit>' -ForEach @(
                 }
             }
         }
-        # The watcher stops on SIGINT as on Ctrl+C (tried against the kernel in Monitoring.Tests.ps1).
-        if ($Unit -like '*watch*') { Get-Content -Raw $unit | Should -Match 'KillSignal=SIGINT' }
+        # The watcher handles systemd's default SIGTERM itself (tried against the kernel in Monitoring.Tests.ps1).
+        if ($Unit -like '*watch*') { Get-Content -Raw $unit | Should -Not -Match 'KillSignal' }
     }
 
+}
+
+Describe 'The Prometheus alert rules' {
+    BeforeAll {
+        $script:rules = Join-Path $PSScriptRoot '../../../packaging/prometheus'
+        if (-not (Get-Command promtool -ErrorAction Ignore)) { throw 'promtool is missing: tools/setup.sh installs prometheus' }
+    }
+
+    It 'pass promtool check rules' {
+        $output = & promtool check rules (Join-Path $script:rules 'dmpowershell.rules.yml') 2>&1 | Out-String
+        $LASTEXITCODE | Should -Be 0 -Because $output
+        $output | Should -Match 'SUCCESS: 5 rules found'
+    }
+
+    It 'fire as promtool test rules expects for a pool series crossing them' {
+        Push-Location $script:rules
+        try { $output = & promtool test rules 'dmpowershell.rules.test.yml' 2>&1 | Out-String }
+        finally { Pop-Location }
+        $LASTEXITCODE | Should -Be 0 -Because $output
+    }
 }

@@ -25,6 +25,12 @@ public sealed class ImportThinVolumeCommand : DmCmdlet
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string? Base { get; set; }
 
+    /// <summary>Change the thin ids of a pool handed to a container runtime all the same (its bookkeeping may break).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override bool OverrideHandover => Force;
+
     protected override void ProcessRecord() => Try(Name, () =>
     {
         var path = Path is null ? null : GetUnresolvedProviderPathFromPSPath(Path);

@@ -40,6 +40,12 @@ public sealed class NewThinSnapshotCommand : DmCmdlet
 
     protected override string? PipedStateRoot => InputObject?.StateRoot;
 
+    /// <summary>Change the thin ids of a pool handed to a container runtime all the same (its bookkeeping may break).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override bool OverrideHandover => Force;
+
     protected override void ProcessRecord()
     {
         var pool = InputObject?.Pool ?? Pool;

@@ -39,6 +39,12 @@ public sealed class NewThinVolumeCommand : DmCmdlet
 
     protected override string? PipedStateRoot => InputObject?.StateRoot;
 
+    /// <summary>Change the thin ids of a pool handed to a container runtime all the same (its bookkeeping may break).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override bool OverrideHandover => Force;
+
     protected override void ProcessRecord()
     {
         var pool = InputObject?.Name ?? Pool;

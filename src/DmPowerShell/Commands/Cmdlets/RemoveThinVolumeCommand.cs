@@ -24,6 +24,8 @@ public sealed class RemoveThinVolumeCommand : VolumeCmdlet
 
     private int removed;
 
+    protected override bool OverrideHandover => Force;
+
     protected override void ProcessRecord()
     {
         SkipConfirmationWhen(Force);

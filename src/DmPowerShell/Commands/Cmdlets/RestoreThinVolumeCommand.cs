@@ -23,6 +23,12 @@ public sealed class RestoreThinVolumeCommand : VolumeCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Change the thin ids of a pool handed to a container runtime all the same (its bookkeeping may break).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override bool OverrideHandover => Force;
+
     protected override void ProcessRecord() => Try(TargetName, () =>
     {
         if (Discard && KeepAs is not null)

@@ -59,6 +59,10 @@ public sealed class SetThinPoolCommand : PoolCmdlet
     public NoSpacePolicy? NoSpacePolicy { get; set; }
 
     /// <summary>Return the pool.</summary>
+    /// <summary>A container runtime (Docker, Containerd) now drives the pool's thin ids: the module leaves them alone. None takes the pool back.</summary>
+    [Parameter]
+    public Registry.PoolRuntime? HandedTo { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -76,6 +80,7 @@ public sealed class SetThinPoolCommand : PoolCmdlet
             MetadataMaximumSize = MaximumMetadataSize,
             MinimumFreeSpacePercent = MinimumFreeSpacePercent,
             NoSpacePolicy = NoSpacePolicy,
+            HandedTo = HandedTo,
         };
         foreach (var name in TargetPools)
         {

@@ -1,4 +1,5 @@
 using DmPowerShell.Kernel;
+using DmPowerShell.Pools;
 using DmPowerShell.Registry;
 using DmPowerShell.Units;
 
@@ -80,15 +81,24 @@ public static class PoolInspection
         var inFlux = (views.Journal?.ThinIds ?? Enumerable.Empty<uint>()).Concat(views.PendingDeletions).ToHashSet();
         var recordsById = views.Records.ToDictionary(r => r.ThinId.Value);
         var liveById = views.LiveDevices.Where(d => d.ThinId is not null).GroupBy(d => d.ThinId!.Value).ToDictionary(g => g.Key, g => g.First());
+        // A pool handed to a container runtime (recorded, or its devices active): the thin ids without a record are the runtime's.
+        var runtime = views.Pool.HandedTo != PoolRuntime.None ? views.Pool.HandedTo : RuntimeDevices.Among(views.Pool.DeviceName, views.LiveDevices.Select(d => d.Name));
         if (views.Metadata is { } metadata)
         {
             var metadataIds = metadata.Devices.Select(d => d.Id).ToHashSet();
             foreach (var device in metadata.Devices.Where(d => !recordsById.ContainsKey(d.Id) && !inFlux.Contains(d.Id)).OrderBy(d => d.Id))
             {
                 var live = liveById.GetValueOrDefault(device.Id);
+                var mapped = $"{device.MappedBlocks} blocks mapped{(live is null ? "" : $", active as /dev/mapper/{live.Name}")}";
+                if (runtime != PoolRuntime.None)
+                {
+                    // Not a problem, and nothing to repair: Repair-ThinPool never adopts or deletes it.
+                    Add(ProblemKind.RuntimeThinId, $"Thin id {device.Id} ({mapped}) is {runtime}'s: the pool is handed to it, and the module leaves its thin ids alone.", null, device.Id, live?.Name);
+                    continue;
+                }
                 var name = live?.VolumeName ?? $"recovered-{device.Id}";
                 Add(ProblemKind.UnrecordedThinId,
-                    $"Thin id {device.Id} ({device.MappedBlocks} blocks mapped{(live is null ? "" : $", active as /dev/mapper/{live.Name}")}) has no record.",
+                    $"Thin id {device.Id} ({mapped}) has no record. If a container runtime uses this pool, Set-ThinPool '{pool}' -HandedTo Docker or Containerd tells the module to leave its ids alone.",
                     $"adopt it as volume '{name}'", device.Id, name);
             }
             foreach (var record in views.Records.Where(r => !metadataIds.Contains(r.ThinId) && !inFlux.Contains(r.ThinId)).OrderBy(r => r.ThinId))
@@ -96,7 +106,7 @@ public static class PoolInspection
                 Add(ProblemKind.MissingThinId, $"Volume '{record.Name}' names thin id {record.ThinId}, which the pool does not hold.",
                     "delete the record (there is no data behind it)", record.ThinId, record.Name);
             }
-            foreach (var live in views.LiveDevices.Where(d => d.ThinId is { } id && !metadataIds.Contains(id) && !recordsById.ContainsKey(id)))
+            foreach (var live in views.LiveDevices.Where(d => d.ThinId is { } id && !metadataIds.Contains(id) && !recordsById.ContainsKey(id) && RuntimeDevices.Of(views.Pool.DeviceName, d.Name) == PoolRuntime.None))
             {
                 Add(ProblemKind.UnrecordedDevice, $"/dev/mapper/{live.Name} maps thin id {live.ThinId}, which neither the pool nor the registry holds.",
                     $"remove the device /dev/mapper/{live.Name}", live.ThinId, live.Name);

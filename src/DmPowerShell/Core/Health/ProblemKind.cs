@@ -5,6 +5,8 @@ public enum ProblemKind
 {
     /// <summary>A thin id in the pool's metadata that no record names (data nobody can reach by name).</summary>
     UnrecordedThinId,
+    /// <summary>A thin id of the container runtime the pool is handed to: reported, not a problem; never repaired.</summary>
+    RuntimeThinId,
     /// <summary>A record whose thin id the pool does not hold (a name with no data behind it).</summary>
     MissingThinId,
     /// <summary>An active dm device of this pool that no record names.</summary>

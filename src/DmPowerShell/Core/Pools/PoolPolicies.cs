@@ -50,6 +50,7 @@ public static class PoolPolicies
                 "metadata", record.MetadataSize, PoolSpec.MetadataBlockSize, PoolSpec.MaxMetadataSize),
             MinimumFreeSpacePercent = change.MinimumFreeSpacePercent ?? record.MinimumFreeSpacePercent,
             NoSpacePolicy = change.NoSpacePolicy ?? record.NoSpacePolicy,
+            HandedTo = change.HandedTo ?? record.HandedTo,
         };
     }
 
@@ -65,6 +66,7 @@ public static class PoolPolicies
         Line("metadata autoextend", before.MetadataAutoextend, after.MetadataAutoextend);
         Line("minimum free space", $"{before.MinimumFreeSpacePercent}%", $"{after.MinimumFreeSpacePercent}%");
         Line("no-space behaviour", before.NoSpacePolicy, after.NoSpacePolicy);
+        Line("handed to", before.HandedTo, after.HandedTo);
         return plan.ToString().TrimEnd();
     }
 }

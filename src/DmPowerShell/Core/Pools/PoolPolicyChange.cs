@@ -15,4 +15,5 @@ public sealed record PoolPolicyChange
     public long? MetadataMaximumSize { get; init; }
     public int? MinimumFreeSpacePercent { get; init; }
     public NoSpacePolicy? NoSpacePolicy { get; init; }
+    public Registry.PoolRuntime? HandedTo { get; init; }
 }

@@ -130,6 +130,7 @@ public sealed class PoolService
             SkipBlockZeroing = record.SkipBlockZeroing,
             DiscardMode = record.DiscardMode,
             NoSpacePolicy = record.NoSpacePolicy,
+            HandedTo = record.HandedTo,
             MinimumFreeSpacePercent = record.MinimumFreeSpacePercent,
             DataAutoextend = record.DataAutoextend,
             MetadataAutoextend = record.MetadataAutoextend,
@@ -208,6 +209,20 @@ public sealed class PoolService
             return Array.Empty<DeviceListEntry>();
         }
         return dm.List(new DeviceListFilter(holders?.ToHashSet(), skipUuidPrefix));
+    }
+
+    /// <summary>
+    /// The runtime that drives the pool's thin ids: the one the record names (Set-ThinPool
+    /// -HandedTo), else one whose devices are active on the pool (none when the pool is inactive).
+    /// </summary>
+    public PoolRuntime RuntimeOf(PoolRecord record, DeviceNumber? poolDevice)
+    {
+        if (record.HandedTo != PoolRuntime.None || poolDevice is not { } device)
+        {
+            return record.HandedTo;
+        }
+        // The module's own volumes are left out by their uuids, unread.
+        return RuntimeDevices.Among(record.DeviceName, StackedOn(device, Naming.VolumeUuidPrefix(record.Id)).Select(e => e.Name));
     }
 
     /// <summary>Whether a table is one thin target on the given pool device.</summary>

@@ -64,6 +64,12 @@ public sealed record PoolStatus
     /// <summary>The module's pools: data or metadata autoextend is on (it acts only while Watched).</summary>
     public bool AutoextendEnabled { get; init; }
 
+    /// <summary>
+    /// The container runtime that drives the pool's thin ids: recorded by Set-ThinPool -HandedTo,
+    /// or seen by its devices active on the pool (Docker's docker-*, containerd's &lt;pool&gt;-snap-*).
+    /// </summary>
+    public Registry.PoolRuntime HandedTo { get; init; }
+
     // Identity.
     public required string DeviceName { get; init; }
     public string? Device { get; init; }

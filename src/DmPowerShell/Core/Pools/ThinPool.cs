@@ -28,6 +28,8 @@ public sealed record ThinPool
     public DiscardMode DiscardMode { get; init; }
     public NoSpacePolicy NoSpacePolicy { get; init; }
     public int MinimumFreeSpacePercent { get; init; }
+    /// <summary>The container runtime the pool is handed to (Set-ThinPool -HandedTo), or None.</summary>
+    public Registry.PoolRuntime HandedTo { get; init; }
     /// <summary>LVM mode: the volume group of the pool LV.</summary>
     public string? VolumeGroup { get; init; }
     /// <summary>LVM mode: LVM's seg_monitor ("monitored" when dmeventd watches the pool, "not monitored").</summary>

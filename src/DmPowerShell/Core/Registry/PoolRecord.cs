@@ -33,6 +33,8 @@ public sealed record PoolRecord
     /// <summary>The same for the metadata space.</summary>
     public AutoextendPolicy MetadataAutoextend { get; init; } = AutoextendPolicy.Off;
     public DateTimeOffset Created { get; init; }
+    /// <summary>Set-ThinPool -HandedTo: a container runtime drives the pool's thin ids; the module's volume changes refuse it unless -Force.</summary>
+    public PoolRuntime HandedTo { get; init; }
     /// <summary>LVM mode: the volume group and the thin-pool LV.</summary>
     public string? VolumeGroup { get; init; }
     public string? LogicalVolume { get; init; }

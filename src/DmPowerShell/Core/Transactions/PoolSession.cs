@@ -22,10 +22,14 @@ public sealed class PoolSession : IDisposable
     private string? statusLine;
     private bool prepared;
 
-    private PoolSession(PoolRecord pool, PoolRegistry registry, IDeviceMapper dm)
+    private readonly PoolService pools;
+
+    private PoolSession(PoolRecord pool, PoolService pools, IDeviceMapper dm, bool overrideHandover)
     {
         Pool = pool;
-        this.registry = registry;
+        this.pools = pools;
+        registry = pools.Registry;
+        OverrideHandover = overrideHandover;
         Volumes = new VolumeStore(registry, pool.Name);
         Dm = dm;
     }
@@ -41,11 +45,30 @@ public sealed class PoolSession : IDisposable
     /// Reads the pool's record. LVM pools are refused: LVM keeps their thin ids and transaction
     /// id, so the module never sends them thin messages.
     /// </summary>
-    public static PoolSession Open(PoolService pools, string pool)
+    /// <param name="overrideHandover">-Force: change thin ids of a pool handed to a container runtime all the same.</param>
+    public static PoolSession Open(PoolService pools, string pool, bool overrideHandover = false)
     {
         var record = pools.Require(pool);
         pools.RequireOwnTable(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
-        return new PoolSession(record, pools.Registry, pools.DeviceMapper);
+        return new PoolSession(record, pools, pools.DeviceMapper, overrideHandover);
+    }
+
+    public bool OverrideHandover { get; }
+
+    /// <summary>
+    /// A runtime that keeps its own account of the pool's thin ids and transaction id (Docker
+    /// compares its transaction id at every start: moby#15629) breaks when another manager moves
+    /// them: a change of thin ids is refused on such a pool unless -Force.
+    /// </summary>
+    public void RefuseIfHandedOver(string operation)
+    {
+        if (OverrideHandover) return;
+        var runtime = pools.RuntimeOf(Pool, LivePoolDevice());
+        if (runtime == PoolRuntime.None) return;
+        var why = Pool.HandedTo == runtime ? "Set-ThinPool -HandedTo says so" : $"{runtime}'s devices are active on it";
+        throw new DmPowerShellException(ErrorIds.PoolHandedOver, ErrorKind.InvalidState,
+            $"Pool '{Pool.Name}' is handed to {runtime} ({why}): {runtime} keeps its own account of the pool's thin ids and transaction id, and a {operation} by the module would break it. " +
+            $"Use {runtime}'s own commands, add -Force to do it all the same, or take the pool back with Set-ThinPool '{Pool.Name}' -HandedTo None.", Pool.Name);
     }
 
     /// <summary>

@@ -88,6 +88,10 @@ public sealed partial class PoolTransaction
             ProcessId = Environment.ProcessId,
         };
         var sendsMessages = journal.SendsMessages;
+        if (sendsMessages)
+        {
+            session.RefuseIfHandedOver(operation);
+        }
         var poolDevice = session.LivePoolDevice();
         // A change without messages needs neither the transaction id nor an active pool.
         status ??= sendsMessages && poolDevice is not null ? session.Status() : null;

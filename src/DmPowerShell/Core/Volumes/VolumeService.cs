@@ -27,7 +27,10 @@ public sealed partial class VolumeService
     }
 
     /// <summary>The pool, read and locked for this command; nothing is changed until <see cref="PoolSession.Prepare"/>.</summary>
-    private PoolSession Open(string pool) => PoolSession.Open(pools, pool);
+    private PoolSession Open(string pool) => PoolSession.Open(pools, pool, OverrideHandover);
+
+    /// <summary>-Force: change thin ids of a pool handed to a container runtime all the same.</summary>
+    public bool OverrideHandover { get; init; }
 
     /// <summary>Completes or rolls back what an interrupted command left (preparing a session does it).</summary>
     public void Recover(string pool, IOperationHost host)
