@@ -41,8 +41,28 @@ BeforeAll {
 }
 
 Describe 'Watch-ThinPool' -Tag Kernel {
-    BeforeAll { $root = New-TestStateRoot }
-    AfterAll { Assert-CleanMetadata -StateRoot $root }
+    BeforeAll {
+        $root = New-TestStateRoot
+        # journald as systemd runs it (here without systemd: it opens its sockets itself and keeps
+        # the journal in /run/log/journal); a watcher that finds JOURNAL_STREAM writes each event to it.
+        $journald = Start-Process /lib/systemd/systemd-journald -PassThru -RedirectStandardError (Join-Path $root 'journald.log')
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (-not (Test-Path /run/systemd/journal/socket)) {
+            if ($journald.HasExited -or $clock.Elapsed.TotalSeconds -gt 60) { throw "journald did not start: $(Get-Content -Raw (Join-Path $root 'journald.log'))" }
+            Start-Sleep -Milliseconds 200
+        }
+        function Get-JournalEntry([string] $Pool, [string] $Kind) {
+            # journalctl selects by the watcher's own fields; -o json gives every field of each entry.
+            & (Resolve-Tool journalctl) --directory=/run/log/journal --no-pager -o json "POOL=$Pool" "POOL_EVENT=$Kind" 2>&1 |
+                Where-Object { $_ -like '{*' } | ForEach-Object { $_ | ConvertFrom-Json }
+        }
+    }
+    AfterAll {
+        Stop-Process -Id $journald.Id -ErrorAction SilentlyContinue
+        $journald.WaitForExit(10000) | Out-Null
+        Remove-Item -Recurse -Force /run/systemd/journal -ErrorAction SilentlyContinue   # no dead sockets for later tests
+        Assert-CleanMetadata -StateRoot $root
+    }
 
     It 'grows a 256 MiB pool in steps while 768 MiB are written, with no I/O error, each step an event' {
         $null = New-ThinPool -Name grow -DataSize 256MB -MetadataSize 16MB -SkipBlockZeroing -StateRoot $root |
@@ -51,7 +71,9 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         # The kernel hears of the crossing itself: the low water mark sits at the threshold (30% of 4096 blocks free).
         (Get-DmTable grow) | Should -Match ' thin-pool \d+:\d+ \d+:\d+ 128 1228 '
         (Get-PoolStatus grow -StateRoot $root).Watched | Should -BeFalse
-        $watcher = Start-Watcher grow $root
+        $env:JOURNAL_STREAM = '0:0'   # as under systemd with StandardOutput=journal
+        try { $watcher = Start-Watcher grow $root }
+        finally { Remove-Item Env:JOURNAL_STREAM }
         (Get-PoolStatus grow -StateRoot $root).WatchedBy | Should -Match "^process \d+"
 
         $write = Write-Zeros /dev/mapper/grow-data 768
@@ -82,6 +104,15 @@ Describe 'Watch-ThinPool' -Tag Kernel {
         $metrics = Join-Path $root 'grow.prom'
         Export-PoolMetric grow -Path $metrics -StateRoot $root
         Get-Content $metrics | Should -Contain "dmpowershell_pool_autoextend_events_total{pool=`"grow`",device=`"grow`",manager=`"DmPowerShell`",space=`"data`"} $($steps.Count)"
+        # Each step is also a journal entry: journalctl POOL=grow POOL_EVENT=Extended finds them, with their sizes.
+        $entries = @(Get-JournalEntry grow Extended)
+        $entries.Count | Should -Be $steps.Count
+        $entries[0].SYSLOG_IDENTIFIER | Should -Be 'dmpowershell-watch'
+        $entries[0].POOL_SPACE | Should -Be 'Data'
+        $entries[0].OLD_SIZE | Should -Be '268435456'
+        $entries[0].NEW_SIZE | Should -Be '335544320'
+        $entries[0].MESSAGE | Should -Match '^grow Extended: data grown from 256 MiB to 320 MiB'
+        @(Get-JournalEntry grow DataThreshold)[0].PRIORITY | Should -Be '4'
         # The low water mark moved with each step.
         $blocks = $steps[-1].NewSize / 64KB
         (Get-DmTable grow) | Should -Match " 128 $([math]::Floor($blocks * 30 / 100)) "

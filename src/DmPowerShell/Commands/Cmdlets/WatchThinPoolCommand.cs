@@ -68,11 +68,17 @@ public sealed class WatchThinPoolCommand : DmCmdlet
         }
         // SIGTERM (systemd's stop) and SIGINT end the watch after the step in progress, however pwsh was started.
         using var signals = new StopSignals(current.Stop);
+        // Under systemd each event is also a journal entry with its own fields (journalctl POOL_EVENT=Extended).
+        using var journal = JournalSink.FromEnvironment();
         TryOrStop(names.Count == 1 ? names[0] : null, () => current.Run(
             names.Count == 0 ? null : names,
             Timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             TimeSpan.FromSeconds(CheckInterval),
-            e => WriteObject(e),
+            e =>
+            {
+                WriteObject(e);
+                journal?.Send(e);
+            },
             OperationHost,
             refresh));
         if (signals.Received is { } signal)
