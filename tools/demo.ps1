@@ -12,7 +12,7 @@ $stateRoot = Join-Path ([IO.Path]::GetTempPath()) "dmps-demo-$PID"
 New-Item -ItemType Directory $stateRoot | Out-Null
 try {
     Write-Host "`n> New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB" -ForegroundColor Green
-    New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB -StateRoot $stateRoot | Format-List Name, Active, DevicePath, Device, DataDevice, MetadataDevice, DataSize, BlockSize | Out-Host
+    New-ThinPool -Name demo -DataSize 1GB -MetadataSize 16MB -StateRoot $stateRoot | Out-Host
 
     Write-Host '> Get-PoolStatus demo' -ForegroundColor Green
     Get-PoolStatus demo -StateRoot $stateRoot | Out-Host
@@ -20,7 +20,10 @@ try {
     Write-Host '> Get-ThinPool demo | New-ThinVolume -Name base -Size 1GB -FileSystem ext4 | New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1' -ForegroundColor Green
     Get-ThinPool demo -StateRoot $stateRoot | New-ThinVolume -Name base -Size 1GB -FileSystem ext4 |
         New-ThinSnapshot -Name layer1 | New-ThinSnapshot -Name ctr1 | Out-Null
-    Get-ThinVolume -StateRoot $stateRoot | Format-Table Name, ThinId, Size, Active, Origin, @{ n = 'Chain'; e = { $_.Chain -join ' <- ' } }, DevicePath | Out-Host
+    Write-Host '> Get-ThinPool demo | Get-ThinVolume' -ForegroundColor Green
+    Get-ThinPool demo -StateRoot $stateRoot | Get-ThinVolume | Out-Host
+    Write-Host '> Get-ThinPool demo -Tree' -ForegroundColor Green
+    Get-ThinPool demo -Tree -StateRoot $stateRoot | Out-Host
 
     Write-Host '> Resize-ThinPool demo -DataSize 2GB' -ForegroundColor Green
     Resize-ThinPool demo -DataSize 2GB -StateRoot $stateRoot | Out-Null
