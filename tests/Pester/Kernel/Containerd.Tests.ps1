@@ -9,10 +9,7 @@ BeforeAll {
     foreach ($program in '/usr/bin/containerd', '/usr/bin/ctr') {
         if (-not (Test-Path $program)) { throw "$program is missing: tools/setup.sh installs containerd" }
     }
-    if (-not (Test-Path /sys/fs/cgroup/cgroup.controllers)) {
-        & (Resolve-Tool mount) -t cgroup2 none /sys/fs/cgroup
-        if ($LASTEXITCODE -ne 0) { throw 'cannot mount cgroup2 on /sys/fs/cgroup' }
-    }
+    Mount-TestCgroup   # runc needs it
 
     function Add-Blob([string] $Layout, [byte[]] $Bytes) {
         # An OCI blob: stored under its SHA-256, described by digest and size.

@@ -12,10 +12,7 @@ BeforeAll {
         if (-not (Test-Path $program)) { throw "$program is missing: tools/setup.sh installs docker.io" }
     }
     # runc needs the cgroup file system, which the guest's init does not mount.
-    if (-not (Test-Path /sys/fs/cgroup/cgroup.controllers)) {
-        & (Resolve-Tool mount) -t cgroup2 none /sys/fs/cgroup
-        if ($LASTEXITCODE -ne 0) { throw 'cannot mount cgroup2 on /sys/fs/cgroup' }
-    }
+    Mount-TestCgroup   # runc needs it
 
     # dockerd writes its key under /etc/docker, read-only in the guest (the host's root).
     if (-not (Test-Path /etc/docker)) { throw '/etc/docker is missing: tools/setup.sh installs docker.io' }
@@ -117,5 +114,45 @@ Describe 'Docker on a pool from New-ThinPool' -Tag Kernel {
         $daemon = Start-Dockerd dock $folder
         try { (Invoke-Docker run --rm --network none local/busybox:1 /bin/echo again).Trim() | Should -Be 'again' }
         finally { Stop-Dockerd $daemon }
+    }
+}
+
+Describe 'Docker on an LVM-mode pool from New-ThinPool' -Tag Kernel {
+    BeforeAll {
+        $root = New-TestStateRoot
+        $disks = @(Initialize-TestLvm -Root $root -Disks 1)
+        $folder = Join-Path $root 'docker'
+        New-Item -ItemType Directory $folder | Out-Null
+        $image = New-BusyboxImage $folder
+    }
+    AfterAll {
+        Clear-TestLvm -VolumeGroup dmpsdock -Disk $disks
+        Remove-Item -Recurse -Force $root -ErrorAction SilentlyContinue
+    }
+
+    It 'runs a container on the guide''s direct-lvm pool; the module reports Docker''s devices on LVM''s pool' -Tag FullOnly {
+        $null = New-ThinPool -Name thinpool -VolumeGroup dmpsdock -PhysicalDevice $disks[0] -StateRoot $root
+        # LVM's own device of the thin-pool target (vg-lv, or vg-lv-tpool once LVM has thin LVs on it).
+        $device = (Get-PoolStatus thinpool -StateRoot $root).PoolName
+        $daemon = Start-Dockerd $device $folder
+        try {
+            (Invoke-Docker info) | Should -Match "Pool Name: $([regex]::Escape($device))"
+            Invoke-Docker import $image local/busybox:1 | Out-Null
+            (Invoke-Docker run --rm --network none local/busybox:1 /bin/echo hello-from-lvm).Trim() | Should -Be 'hello-from-lvm'
+            Invoke-Docker run -d --name keep --network none local/busybox:1 /bin/sleep 600 | Out-Null
+            $status = Get-PoolStatus thinpool -StateRoot $root
+            Write-Host ($status | Format-List Manager, HandedTo, TransactionId, ThinVolumeCount | Out-String)
+            $status.Manager | Should -Be 'Lvm'
+            $status.HandedTo | Should -Be 'Docker'
+            $status.TransactionId | Should -BeGreaterThan 0
+            Invoke-Docker rm -f keep | Out-Null
+        }
+        finally { Stop-Dockerd $daemon }
+        # thin_check on the metadata, through LVM's read-only component activation.
+        Disable-ThinPool thinpool -StateRoot $root
+        Invoke-Tool lvchange @('-q', '-ay', '-y', 'dmpsdock/thinpool_tmeta') | Out-Null
+        $check = Test-ThinMetadata /dev/mapper/dmpsdock-thinpool_tmeta
+        Invoke-Tool lvchange @('-q', '-an', 'dmpsdock/thinpool_tmeta') | Out-Null
+        $check | Should -BeNullOrEmpty
     }
 }

@@ -157,4 +157,42 @@ function Set-NeedsCheckFlag([string] $MetadataPath) {
     finally { $stream.Dispose() }
 }
 
-Export-ModuleMember -Function Resolve-Tool, Select-MatrixCase, Get-SystemState, Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles
+function Initialize-TestLvm {
+    # LVM with the project's own lvm.conf (LVM_SYSTEM_DIR under the test's folder, udev off: none
+    # runs in the guest) and loop devices on sparse files standing in for disks; returns the loops.
+    param([Parameter(Mandatory)] [string] $Root, [int] $Disks = 3)
+    $env:LVM_SYSTEM_DIR = Join-Path $Root 'lvm'
+    $null = New-Item -ItemType Directory (Join-Path $env:LVM_SYSTEM_DIR 'backup'), (Join-Path $env:LVM_SYSTEM_DIR 'archive'), /run/lock/lvm -Force
+    @"
+devices { filter = [ "a|^/dev/loop|", "r|.*|" ] obtain_device_list_from_udev = 0 external_device_info_source = "none" use_devicesfile = 0 scan_lvs = 0 }
+global { event_activation = 0 use_lvmpolld = 0 }
+activation { udev_sync = 0 udev_rules = 0 verify_udev_operations = 1 monitoring = 0 }
+backup { backup_dir = "$env:LVM_SYSTEM_DIR/backup" archive_dir = "$env:LVM_SYSTEM_DIR/archive" }
+"@ | Set-Content (Join-Path $env:LVM_SYSTEM_DIR 'lvm.conf')
+    foreach ($index in 1..$Disks) {
+        $file = Join-Path $Root "disk$index.img"
+        Invoke-Tool truncate @('-s', '512M', $file) | Out-Null
+        (Invoke-Tool losetup @('-f', '--show', $file)).Trim()
+    }
+}
+
+function Mount-TestCgroup {
+    # The cgroup file system, which the guest's init does not mount and systemd would: journald
+    # refuses to run without it ("Failed to acquire cgroup root path"), runc too.
+    if (Test-Path /sys/fs/cgroup/cgroup.controllers) { return }
+    & (Resolve-Tool mount) -t cgroup2 none /sys/fs/cgroup
+    if ($LASTEXITCODE -ne 0) { throw 'cannot mount cgroup2 on /sys/fs/cgroup' }
+}
+
+function Clear-TestLvm {
+    # Removes the volume groups and their disks that Initialize-TestLvm gave.
+    param([string[]] $VolumeGroup, [string[]] $Disk)
+    foreach ($vg in $VolumeGroup) { Invoke-Tool vgremove @('-q', '-f', $vg) -AllowFailure | Out-Null }
+    foreach ($device in $Disk) {
+        Invoke-Tool pvremove @('-q', '-y', $device) -AllowFailure | Out-Null
+        Invoke-Tool losetup @('-d', $device) -AllowFailure | Out-Null
+    }
+    Remove-Item Env:LVM_SYSTEM_DIR -ErrorAction SilentlyContinue
+}
+
+Export-ModuleMember -Function Initialize-TestLvm, Clear-TestLvm, Mount-TestCgroup, Resolve-Tool, Select-MatrixCase, Get-SystemState, Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles

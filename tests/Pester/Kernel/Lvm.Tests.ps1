@@ -8,19 +8,7 @@ BeforeAll {
     Assert-KernelLane
 
     $root = New-TestStateRoot
-    $env:LVM_SYSTEM_DIR = Join-Path $root 'lvm'
-    $null = New-Item -ItemType Directory (Join-Path $env:LVM_SYSTEM_DIR 'backup'), (Join-Path $env:LVM_SYSTEM_DIR 'archive'), /run/lock/lvm -Force
-    @"
-devices { filter = [ "a|^/dev/loop|", "r|.*|" ] obtain_device_list_from_udev = 0 external_device_info_source = "none" use_devicesfile = 0 scan_lvs = 0 }
-global { event_activation = 0 use_lvmpolld = 0 }
-activation { udev_sync = 0 udev_rules = 0 verify_udev_operations = 1 monitoring = 0 }
-backup { backup_dir = "$env:LVM_SYSTEM_DIR/backup" archive_dir = "$env:LVM_SYSTEM_DIR/archive" }
-"@ | Set-Content (Join-Path $env:LVM_SYSTEM_DIR 'lvm.conf')
-    $disks = foreach ($name in 'disk1', 'disk2', 'disk3') {
-        $file = Join-Path $root "$name.img"
-        Invoke-Tool truncate @('-s', '512M', $file) | Out-Null
-        (Invoke-Tool losetup @('-f', '--show', $file)).Trim()
-    }
+    $disks = Initialize-TestLvm -Root $root
 
     function Get-Lvs([string] $Fields, [string] $Target = 'dmpsdocker/thinpool') {
         (Invoke-Tool lvs @('--noheadings', '--nosuffix', '--units', 'k', '-o', $Fields, $Target)).Trim()
@@ -28,12 +16,7 @@ backup { backup_dir = "$env:LVM_SYSTEM_DIR/backup" archive_dir = "$env:LVM_SYSTE
 }
 
 AfterAll {
-    foreach ($vg in 'dmpsdocker', 'dmpsother') { Invoke-Tool vgremove @('-q', '-f', $vg) -AllowFailure | Out-Null }
-    foreach ($disk in $disks) {
-        Invoke-Tool pvremove @('-q', '-y', $disk) -AllowFailure | Out-Null
-        Invoke-Tool losetup @('-d', $disk) -AllowFailure | Out-Null
-    }
-    Remove-Item Env:LVM_SYSTEM_DIR
+    Clear-TestLvm -VolumeGroup dmpsdocker, dmpsother -Disk $disks
     Remove-Item -Recurse -Force $root -ErrorAction SilentlyContinue
 }
 
