@@ -119,7 +119,7 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Case = 'volume name empty'; Id = 'ParameterArgumentValidationErrorEmptyStringNotAllowed'; Category = 'InvalidData'; Command = { New-ThinVolume -Pool web -Name '' -Size 1GB } }
         @{ Case = 'volume name with /'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name '../x' -Size 1GB } }
         @{ Case = 'volume name with whitespace'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name 'a b' -Size 1GB } }
-        @{ Sample = $true; Case = 'volume name too long with its pool'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name ('v' * 124) -Size 1GB } }
+        @{ Case = 'volume name too long with its pool'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinVolume -Pool web -Name ('v' * 124) -Size 1GB } }
         @{ Case = 'volume name taken'; Id = 'NameTaken'; Category = 'ResourceExists'; Command = { New-ThinVolume -Pool web -Name base -Size 1GB } }
         @{ Case = 'snapshot name taken'; Id = 'NameTaken'; Category = 'ResourceExists'; Command = { New-ThinSnapshot -Pool web -Origin base -Name layer1 } }
         @{ Sample = $true; Case = 'snapshot name given twice'; Id = 'NameTaken'; Category = 'ResourceExists'; Command = { New-ThinSnapshot -Pool web -Origin base -Name s1, s1 } }
@@ -167,7 +167,7 @@ Describe 'Bad input catalog' -Tag Kernel, BadInput {
         @{ Sample = $true; Case = 'snapshot in an out-of-data-space pool'; Id = 'PoolUnhealthy'; Category = 'InvalidOperation'; Command = { New-ThinSnapshot -Pool full -Origin fill -Name s } }
         # Monitoring and LVM mode
         @{ Case = 'autoextend threshold under 50 at creation'; Id = 'InvalidSetting'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -DataSize 1GB -MetadataSize 16MB -AutoextendThreshold 40 } }
-        @{ Sample = $true; Case = 'metadata autoextend step not in 4 KiB blocks'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { Set-ThinPool web -MetadataAutoextendThreshold 80 -MetadataAutoextendSize 6KB } }
+        @{ Case = 'metadata autoextend step not in 4 KiB blocks'; Id = 'InvalidSize'; Category = 'InvalidArgument'; Command = { Set-ThinPool web -MetadataAutoextendThreshold 80 -MetadataAutoextendSize 6KB } }
         @{ Case = 'watch a pool that does not exist'; Id = 'PoolNotFound'; Category = 'ObjectNotFound'; Command = { Watch-ThinPool nope -Timeout 1 } }
         @{ Case = 'watch check interval zero'; Id = 'ParameterArgumentValidationError'; Category = 'InvalidData'; Command = { Watch-ThinPool web -Timeout 1 -CheckInterval 0 } }
         @{ Sample = $true; Case = 'volume group name LVM refuses'; Id = 'InvalidName'; Category = 'InvalidArgument'; Command = { New-ThinPool -Name p -VolumeGroup 'a b' -PhysicalDevice $script:blankLoop } }

@@ -114,15 +114,7 @@ Describe 'containerd on a pool from New-ThinPool' -Tag Kernel {
             Invoke-Ctr snapshots --snapshotter devmapper prepare active-one $layer | Out-Null
             Write-Host (& (Resolve-Tool dmsetup) ls | Out-String)
 
-            $status = Get-PoolStatus ctrd -StateRoot $root
-            Write-Host ($status | Format-List HandedTo, TransactionId, ThinVolumeCount, DataSpaceUsed | Out-String)
-            $status.HandedTo | Should -Be 'Containerd'       # seen by its active device ctrd-snap-N
-            $problems = @(Test-ThinPool ctrd -StateRoot $root)
-            Write-Host ($problems | Format-Table Kind, ThinId, Description -AutoSize -Wrap | Out-String -Width 200)
-            $problems.Count | Should -BeGreaterThan 0
-            $problems.Kind | Sort-Object -Unique | Should -Be 'RuntimeThinId'
-            @(Repair-ThinPool ctrd -StateRoot $root -Confirm:$false | Where-Object Done).Count | Should -Be 0
-            { New-ThinVolume -Pool ctrd -Name mine -Size 64MB -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'PoolHandedOver,*'
+            $null = Assert-HandedOverPool ctrd $root Containerd   # seen by its active device ctrd-snap-N
             Set-ThinPool ctrd -HandedTo Containerd -StateRoot $root
             Invoke-Ctr snapshots --snapshotter devmapper rm active-one | Out-Null
         }

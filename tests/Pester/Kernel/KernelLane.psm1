@@ -184,6 +184,22 @@ function Mount-TestCgroup {
     if ($LASTEXITCODE -ne 0) { throw 'cannot mount cgroup2 on /sys/fs/cgroup' }
 }
 
+function Assert-HandedOverPool {
+    # What the module does with a pool a container runtime drives: shows the runtime, reports its
+    # thin ids as the runtime's (not problems), repairs nothing, refuses a change of thin ids.
+    param([Parameter(Mandatory)] [string] $Pool, [Parameter(Mandatory)] [string] $StateRoot, [Parameter(Mandatory)] [string] $Runtime)
+    $status = Get-PoolStatus $Pool -StateRoot $StateRoot
+    Write-Host ($status | Format-List HandedTo, TransactionId, ThinVolumeCount, DataSpaceUsed | Out-String)
+    $status.HandedTo | Should -Be $Runtime
+    $problems = @(Test-ThinPool $Pool -StateRoot $StateRoot)
+    Write-Host ($problems | Format-Table Kind, ThinId, Description -AutoSize -Wrap | Out-String -Width 200)
+    $problems.Count | Should -BeGreaterThan 0
+    $problems.Kind | Sort-Object -Unique | Should -Be 'RuntimeThinId'
+    @(Repair-ThinPool $Pool -StateRoot $StateRoot -Confirm:$false | Where-Object Done).Count | Should -Be 0
+    { New-ThinVolume -Pool $Pool -Name mine -Size 64MB -StateRoot $StateRoot -ErrorAction Stop } | Should -Throw -ErrorId 'PoolHandedOver,*'
+    $status
+}
+
 function Clear-TestLvm {
     # Removes the volume groups and their disks that Initialize-TestLvm gave.
     param([string[]] $VolumeGroup, [string[]] $Disk)
@@ -195,4 +211,4 @@ function Clear-TestLvm {
     Remove-Item Env:LVM_SYSTEM_DIR -ErrorAction SilentlyContinue
 }
 
-Export-ModuleMember -Function Initialize-TestLvm, Clear-TestLvm, Mount-TestCgroup, Resolve-Tool, Select-MatrixCase, Get-SystemState, Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles
+Export-ModuleMember -Function Assert-HandedOverPool, Initialize-TestLvm, Clear-TestLvm, Mount-TestCgroup, Resolve-Tool, Select-MatrixCase, Get-SystemState, Set-NeedsCheckFlag, Write-Pattern, Get-DeviceHash, Assert-KernelLane, Test-ThinMetadata, New-TestStateRoot, Invoke-Tool, Assert-CleanMetadata, Get-DmTable, Get-DmStatus, Get-LoopBackingFiles

@@ -92,7 +92,7 @@ Describe 'Pool metrics for Prometheus' -Tag Kernel {
         @($lines | Where-Object { $_ -match 'pool="promidle"' }).Count | Should -Be 1
     }
 
-    It 'keeps the file fresh from the watcher, which shows as watched' {
+    It 'keeps the file fresh from the watcher, which shows as watched' -Tag FullOnly {
         $file = Join-Path $textfiles 'prom.prom'
         Watch-ThinPool prom -MetricPath $file -Timeout 3 -CheckInterval 1 -StateRoot $root | Out-Null
         $lines = Get-Content $file
@@ -105,7 +105,7 @@ Describe 'Pool metrics for Prometheus' -Tag Kernel {
         Test-Path $file | Should -BeFalse
     }
 
-    It 'refuses a file node_exporter would not read' {
+    It 'refuses a file node_exporter would not read' -Tag FullOnly {
         { Export-PoolMetric -Path (Join-Path $textfiles 'pools.txt') -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSetting,*'
         { Export-PoolMetric -Path (Join-Path $root 'missing/pools.prom') -StateRoot $root -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSetting,*'
     }
