@@ -82,7 +82,7 @@ public static class PoolInspection
         var recordsById = views.Records.ToDictionary(r => r.ThinId.Value);
         var liveById = views.LiveDevices.Where(d => d.ThinId is not null).GroupBy(d => d.ThinId!.Value).ToDictionary(g => g.Key, g => g.First());
         // A pool handed to a container runtime (recorded, or its devices active): the thin ids without a record are the runtime's.
-        var runtime = views.Pool.HandedTo != PoolRuntime.None ? views.Pool.HandedTo : RuntimeDevices.Among(views.Pool.DeviceName, views.LiveDevices.Select(d => d.Name));
+        var runtime = RuntimeDevices.Driving(views.Pool.HandedTo, views.Pool.DeviceName, views.LiveDevices.Select(d => d.Name));
         if (views.Metadata is { } metadata)
         {
             var metadataIds = metadata.Devices.Select(d => d.Id).ToHashSet();

@@ -217,12 +217,14 @@ public sealed class PoolService
     /// </summary>
     public PoolRuntime RuntimeOf(PoolRecord record, DeviceNumber? poolDevice)
     {
-        if (record.HandedTo != PoolRuntime.None || poolDevice is not { } device)
+        // Lazy: the devices are listed only when the record names no runtime; the module's own
+        // volumes are left out by their uuids, unread.
+        IEnumerable<string> LiveThinDevices()
         {
-            return record.HandedTo;
+            if (poolDevice is not { } device) yield break;
+            foreach (var entry in StackedOn(device, Naming.VolumeUuidPrefix(record.Id))) yield return entry.Name;
         }
-        // The module's own volumes are left out by their uuids, unread.
-        return RuntimeDevices.Among(record.DeviceName, StackedOn(device, Naming.VolumeUuidPrefix(record.Id)).Select(e => e.Name));
+        return RuntimeDevices.Driving(record.HandedTo, record.DeviceName, LiveThinDevices());
     }
 
     /// <summary>Whether a table is one thin target on the given pool device.</summary>

@@ -201,7 +201,7 @@ public sealed class PoolStatusReader
             BackingFilesystemLimited = limited,
             Watched = watchedBy is not null,
             WatchedBy = watchedBy,
-            HandedTo = record is { HandedTo: not Registry.PoolRuntime.None } ? record.HandedTo : RuntimeDevices.Among(deviceName, unrecorded.Select(t => t.Name)),
+            HandedTo = RuntimeDevices.Driving(record?.HandedTo ?? Registry.PoolRuntime.None, deviceName, unrecorded.Select(t => t.Name)),
             AutoextendEnabled = manager == PoolManager.DmPowerShell && record is not null && (record.DataAutoextend.Enabled || record.MetadataAutoextend.Enabled),
         };
     }

@@ -14,6 +14,13 @@ public static class RuntimeDevices
         : thinDeviceName.StartsWith(poolDeviceName + "-snap-", StringComparison.Ordinal) ? PoolRuntime.Containerd
         : PoolRuntime.None;
 
+    /// <summary>
+    /// The runtime that drives a pool: the one its record names (Set-ThinPool -HandedTo), else one
+    /// whose devices are among the pool's live thin devices (enumerated only when none is recorded).
+    /// </summary>
+    public static PoolRuntime Driving(PoolRuntime recorded, string poolDeviceName, IEnumerable<string> liveThinDevices) =>
+        recorded != PoolRuntime.None ? recorded : Among(poolDeviceName, liveThinDevices);
+
     /// <summary>The runtime whose devices are among <paramref name="thinDeviceNames"/> (the first found), or None.</summary>
     public static PoolRuntime Among(string poolDeviceName, IEnumerable<string> thinDeviceNames) =>
         thinDeviceNames.Select(name => Of(poolDeviceName, name)).FirstOrDefault(r => r != PoolRuntime.None);

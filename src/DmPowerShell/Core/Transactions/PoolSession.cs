@@ -16,7 +16,6 @@ namespace DmPowerShell.Transactions;
 /// </summary>
 public sealed class PoolSession : IDisposable
 {
-    private readonly PoolRegistry registry;
     private FileLock? poolLock;
     private ThinPoolStatus? status;
     private string? statusLine;
@@ -28,9 +27,8 @@ public sealed class PoolSession : IDisposable
     {
         Pool = pool;
         this.pools = pools;
-        registry = pools.Registry;
         OverrideHandover = overrideHandover;
-        Volumes = new VolumeStore(registry, pool.Name);
+        Volumes = new VolumeStore(pools.Registry, pool.Name);
         Dm = dm;
     }
 
@@ -84,7 +82,7 @@ public sealed class PoolSession : IDisposable
     private void TakeLock()
     {
         if (poolLock is not null) return;
-        poolLock = registry.LockPool(Pool.Name);
+        poolLock = pools.Registry.LockPool(Pool.Name);
         Volumes.Hold();
     }
 
