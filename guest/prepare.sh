@@ -53,7 +53,8 @@ root="$work/initramfs"
 mkdir -p "$root"/{bin,dev,proc,sys,newroot,lib/modules}
 cp "$(command -v busybox)" "$root/bin/busybox"
 modules="crc32c_generic crc32c_intel virtio_mmio virtio_pci virtio_rng 9pnet_virtio 9p loop
-dm_mod dm_thin_pool dm_snapshot dm_zero dm_flakey dm_delay dm_log_writes ext4 xfs"
+dm_mod dm_thin_pool dm_snapshot dm_zero dm_flakey dm_delay dm_log_writes ext4 xfs
+virtio_blk overlay autofs4"
 : > "$root/modules.order"
 for m in $modules; do
   modprobe -d "$cache/kernel" -S "$version" --show-depends "$m" | awk '$1 == "insmod" {print $2}'

@@ -31,6 +31,16 @@ cpus=${DMPS_GUEST_CPUS:-2}
 tsc_khz=${DMPS_GUEST_TSC_KHZ:-$(awk -F: '/^cpu MHz/ {printf "%d", $2 * 1000; exit}' /proc/cpuinfo)}
 [ "$tsc_khz" = off ] && tsc_khz=''   # DMPS_GUEST_TSC_KHZ=off: calibrate as the kernel would
 tsc_arg=${tsc_khz:+tsc_early_khz=$tsc_khz}
+# DMPS_GUEST_INIT=systemd: systemd is PID 1 (guest/init), on an overlay root whose upper layer
+# is the ext4 image DMPS_GUEST_DISK; a reboot in the guest resets the machine and boots again
+# on the same disk (reboot=t: a triple fault, as microvm has no reset register QEMU honours).
+init_args='' disk_args=() reboot_arg=-no-reboot
+if [ "${DMPS_GUEST_INIT:-}" = systemd ]; then
+  disk=${DMPS_GUEST_DISK:?DMPS_GUEST_INIT=systemd needs DMPS_GUEST_DISK, an ext4 image}
+  init_args='dmps_init=systemd reboot=t systemd.getty_auto=0'
+  disk_args=(-drive "file=$disk,if=none,id=state,format=raw" -device virtio-blk-device,drive=state)
+  reboot_arg=''
+fi
 
 boot() {
   local console=$1
@@ -38,17 +48,17 @@ boot() {
   : > "$console"
   qemu-system-x86_64 \
     -machine microvm,acpi=on,rtc=on -accel tcg,thread=multi -cpu max \
-    -smp "$cpus" -m "$memory" -nodefaults -no-user-config -display none -no-reboot \
+    -smp "$cpus" -m "$memory" -nodefaults -no-user-config -display none $reboot_arg \
     -serial "file:$console" \
     -kernel "$cache/vmlinux" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 $tsc_arg rdinit=/init dmps_job=$job dmps_repo=$repo" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 $tsc_arg rdinit=/init dmps_job=$job dmps_repo=$repo $init_args" \
     -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
     -device virtio-9p-device,fsdev=hostroot,mount_tag=hostroot \
     -fsdev "local,id=jobshare,path=$job,security_model=none,multidevs=remap" \
     -device virtio-9p-device,fsdev=jobshare,mount_tag=jobshare \
     -fsdev "local,id=reposhare,path=$repo,security_model=none,readonly=on,multidevs=remap" \
     -device virtio-9p-device,fsdev=reposhare,mount_tag=reposhare \
-    -device virtio-rng-device \
+    -device virtio-rng-device "${disk_args[@]}" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 &
   local qemu=$! start=$SECONDS booted='' running=''
   # Stream the guest's console to our output while it runs (DMPS_GUEST_QUIET=1 to silence).

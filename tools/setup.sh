@@ -10,7 +10,8 @@ packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-ut
   dmsetup libdevmapper1.02.1 e2fsprogs xfsprogs util-linux systemd lvm2 openssh-server openssh-client
   gcc libc6-dev libdevmapper-dev    # these three build the benchmark's C floor
   prometheus prometheus-node-exporter    # promtool and node_exporter read the pool metrics
-  docker.io containerd)                   # container runtimes as clients of the module's pools
+  docker.io containerd                    # container runtimes as clients of the module's pools
+  udev)                                   # the systemd guest's device units and /dev/mapper nodes
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_UPDATECHECK=Off
 
