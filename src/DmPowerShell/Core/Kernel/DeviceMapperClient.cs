@@ -74,13 +74,23 @@ public sealed class DeviceMapperClient : IDeviceMapper
     }
 
     /// <summary>Removes a device. Deferred: the kernel removes it when its last opener closes.</summary>
+    /// <remarks>
+    /// Where udev runs, it opens a device by itself after another program closed it (the watch
+    /// rule's probe after an unmount or mkfs): a remove at that moment fails with EBUSY although
+    /// nobody uses the device. libdevmapper's retry (as LVM and `dmsetup remove --retry` use it)
+    /// tries again for a few seconds; without udev nothing opens a device unasked.
+    /// </remarks>
     public void Remove(string name, bool deferred = false)
     {
         Run(TaskType.Remove, DmOperation.Remove, name, task =>
         {
             if (deferred) dm_task_deferred_remove(task);
+            else if (UdevRunning) dm_task_retry_remove(task);
         }, _ => 0, udev: true);
     }
+
+    /// <summary>Whether a udev daemon runs (its control socket, as libdevmapper itself checks).</summary>
+    private static bool UdevRunning => File.Exists("/run/udev/control");
 
     public void Rename(string name, string newName)
     {
