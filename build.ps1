@@ -15,6 +15,9 @@
                    inputs, 2 random kills, a 2 x 3 load, no test tagged FullOnly
       FullGuestTest the same suites whole (DMPS_MATRIX=full): every kill point and bad input, the
                    FullOnly tests, a 4 x 25 load, 40 random kills; then Summary
+                   (both also boot a third guest for the systemd scenario, as SystemdTest)
+      SystemdTest  tests/Pester/Systemd alone: a guest with systemd as PID 1 and udev, on a disk
+                   that outlives its reboot; the module installed, units enabled, rebooted, checked
       Test         Build, Package, UnitTest, PesterUnit, GuestTest, then Summary
       Summary      one line `N passed, N failed, N skipped` over every result file
       Reliability  the whole reliability matrix in the guest (every kill point, the bad-input
@@ -58,7 +61,7 @@ $env:POWERSHELL_UPDATECHECK = 'Off'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'FullGuestTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'PowerCut', 'Demo', 'Clean'
+$knownTasks = 'Restore', 'Build', 'Package', 'UnitTest', 'PesterUnit', 'GuestTest', 'FullGuestTest', 'SystemdTest', 'Test', 'Summary', 'Reliability', 'Benchmark', 'PowerCut', 'Demo', 'Clean'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 foreach ($name in $Task) {
     if ($name -notin $knownTasks) { throw "Unknown task '$name'. Tasks: $($knownTasks -join ', ')." }
@@ -358,12 +361,21 @@ function Invoke-GuestSuites {
 function Start-Guest {
     # A guest started in the background (its own process); Wait-Guest returns its exit code.
     # -Cpus: its vCPUs (else DMPS_GUEST_CPUS or run.sh's default); -Label prefixes its console
-    # lines, so two guests' output can be told apart.
-    param([string] $Job, [int] $Cpus, [string] $Label)
+    # lines, so two guests' output can be told apart. -Systemd: systemd as PID 1, on an overlay
+    # root kept on the job's disk image across the guest's reboots (guest/init).
+    param([string] $Job, [int] $Cpus, [string] $Label, [switch] $Systemd)
     $start = [Diagnostics.ProcessStartInfo]::new('bash')
     foreach ($argument in @((Join-Path $Root 'guest/run.sh'), $Job, "$GuestTimeout")) { $start.ArgumentList.Add($argument) }
     if ($Cpus) { $start.Environment['DMPS_GUEST_CPUS'] = "$Cpus" }
     if ($Label) { $start.Environment['DMPS_GUEST_LABEL'] = $Label }
+    if ($Systemd) {
+        # A sparse file: the overlay's upper layer (the guest's /etc, /var, the pool's files).
+        $disk = Join-Path $Job 'disk.img'
+        $null = Invoke-Native truncate @('-s', '8G', $disk)
+        $null = Invoke-Native mkfs.ext4 @('-q', '-F', $disk)
+        $start.Environment['DMPS_GUEST_INIT'] = 'systemd'
+        $start.Environment['DMPS_GUEST_DISK'] = $disk
+    }
     $start.UseShellExecute = $false
     [Diagnostics.Process]::Start($start)
 }
@@ -384,6 +396,39 @@ function Wait-Guest {
 # with the xunit kernel tests; the second every other file (a new file lands there). Each guest is
 # its own kernel, so tests that compare all dm devices or loops before and after stay exact.
 $FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'ForeignPool.Tests.ps1', 'Monitoring.Tests.ps1', 'Prometheus.Tests.ps1', 'Remoting.Tests.ps1', 'Restore.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1'
+
+function New-SystemdJob {
+    # The systemd scenario (tests/Pester/Systemd): the guest boots twice; each boot runs this job
+    # from its unit and the tests tagged for that boot. The first asks for the reboot when it passed.
+    param([string] $Prefix = 'systemd', [switch] $Full)
+    # Outside the full matrix, the tests tagged FullOnly wait for -Task FullGuestTest.
+    $exclude = if ($Full) { '' } else { '-ExcludeTag FullOnly' }
+    $body = @"
+status=0
+mkdir -p "`$JOB/results"
+export DOTNET_TieredCompilation=0 DMPS_JOB="`$JOB" PWSH_DLL="`$PWSH_DLL"
+# The units use the module's default state root (/var/lib/dmpowershell), so the tests do too.
+unset DMPS_STATE_ROOT
+boot=`$((`$(cat "`$JOB/boots" 2>/dev/null || echo 0) + 1))
+echo "`$boot" > "`$JOB/boots"
+case "`$boot" in 1) tag=FirstBoot ;; 2) tag=SecondBoot ;; *) echo "guest: boot `$boot: the scenario has two"; exit 1 ;; esac
+echo "guest: systemd scenario, boot `$boot (`$tag)"
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
+  -ModuleManifest "`$MODULE" -Path '$Root/tests/Pester/Systemd' -Tag "`$tag" $exclude -OutputFile "`$JOB/results/$Prefix-`$boot-pester.xml" 2>&1 || status=1
+[ "`$boot" = 1 ] && [ "`$status" = 0 ] && touch "`$JOB/reboot-requested"
+exit `$status
+"@
+    New-GuestJob -Name $Prefix -Body $body
+}
+
+function Invoke-SystemdTest {
+    $null = New-Item -ItemType Directory -Force $Results
+    $job = New-SystemdJob -Full
+    $code = Wait-Guest (Start-Guest -Job $job -Systemd)
+    Save-GuestResults $job 'systemd'
+    Set-Content (Join-Path $Results 'guest-suites.txt') 'systemd-1-pester.xml', 'systemd-2-pester.xml'
+    Set-Content (Join-Path $Results 'guest-exit-code') $code
+}
 
 function Invoke-GuestTest {
     # The long matrices run a representative part here (-Task FullGuestTest and the Reliability
@@ -415,12 +460,19 @@ function Invoke-GuestTest {
         @{ Guest = $guest; Job = $job; Process = (Start-Guest -Job $job -Cpus 1 -Label $guest.Prefix) }
         if ($WhileFirstGuestRuns -and $guest -eq $guests[0]) { & $WhileFirstGuestRuns }
     }
+    # The systemd scenario boots a guest of its own (systemd as PID 1, a reboot): a third guest,
+    # started on the core that the first of the two to finish leaves free.
+    while (-not @($running | Where-Object { $_.Process.HasExited })) { Start-Sleep -Seconds 1 }
+    $systemdJob = New-SystemdJob -Full:($Environment['DMPS_MATRIX'] -eq 'full')
+    $systemd = Start-Guest -Job $systemdJob -Cpus 1 -Label systemd -Systemd
     $codes = foreach ($guest in $running) {
         $code = Wait-Guest $guest.Process
         Save-GuestResults $guest.Job $guest.Guest.Prefix
         $code
     }
-    Set-Content (Join-Path $Results 'guest-suites.txt') @('kernel-a-xunit.trx', 'kernel-a-pester.xml', 'kernel-b-pester.xml')
+    $codes = @($codes) + (Wait-Guest $systemd)
+    Save-GuestResults $systemdJob 'systemd'
+    Set-Content (Join-Path $Results 'guest-suites.txt') @('kernel-a-xunit.trx', 'kernel-a-pester.xml', 'kernel-b-pester.xml', 'systemd-1-pester.xml', 'systemd-2-pester.xml')
     Set-Content (Join-Path $Results 'guest-exit-code') $codes
 }
 
@@ -614,6 +666,7 @@ foreach ($step in $Task) {
         'UnitTest' { Invoke-UnitTest }
         'PesterUnit' { Invoke-PesterUnit }
         'GuestTest' { Invoke-Build; Invoke-GuestTest; Invoke-Summary -GuestOnly }
+        'SystemdTest' { Invoke-Build; Invoke-SystemdTest; Invoke-Summary -GuestOnly }
         'FullGuestTest' { Invoke-Build; Invoke-GuestTest -Environment @{ DMPS_MATRIX = 'full'; DMPS_LOAD_PER_PROCESS = '25'; DMPS_RANDOM_KILLS = '40' }; Invoke-Summary -GuestOnly }
         'Test' {
             if (Test-Path $Results) { Remove-Item -Recurse -Force $Results }
