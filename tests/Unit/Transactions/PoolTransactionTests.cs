@@ -287,6 +287,41 @@ public sealed class PoolTransactionTests : IDisposable
     }
 
     [Fact]
+    public void A_journal_the_pool_moved_past_is_settled_by_the_metadata_s_thin_ids_when_repair_gives_them()
+    {
+        // The registry lost writes the metadata kept: a create it journalled, and four changes after.
+        dm.TransactionId = 5;
+        dm.ThinIds.UnionWith(new uint[] { 0, 3 });
+        LeaveJournal(new PoolJournal { Operation = "create", FromTransaction = 0, Created = new[] { Volume("base", 0) }, NextId = 1 });
+
+        volumes.Recover("web", host, new HashSet<uint> { 0, 3 });
+
+        Assert.Empty(Steps());                                    // no message: the pool is as the metadata says
+        Assert.Equal(0u, Store.Find("base")!.ThinId.Value);
+        Assert.Null(Store.ReadJournal());
+        Assert.Equal(1u, Store.NextId);
+        Assert.Contains(host.Warnings, w => w.Contains("settling it by the thin ids", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_journal_the_pool_moved_past_forgets_a_deleted_volume_whose_id_is_gone_and_drops_a_create_that_never_happened()
+    {
+        dm.TransactionId = 9;
+        Store.Save(Volume("old", 2));
+        LeaveJournal(new PoolJournal
+        {
+            Operation = "restore", FromTransaction = 3, Created = new[] { Volume("new", 4) }, Deleted = new[] { Volume("old", 2) }, NextId = 5,
+        });
+
+        volumes.Recover("web", host, new HashSet<uint> { 7 });
+
+        Assert.Null(Store.Find("old"));
+        Assert.Null(Store.Find("new"));
+        Assert.Null(Store.ReadJournal());
+        Assert.Equal(5u, Store.NextId);
+    }
+
+    [Fact]
     public void A_change_without_messages_is_always_finished_and_moves_the_counter_past_adopted_ids()
     {
         LeaveJournal(new PoolJournal { Operation = "adoption", Saved = new[] { Volume("recovered-7", 7) }, NextId = 8 });

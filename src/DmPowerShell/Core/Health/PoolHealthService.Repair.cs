@@ -84,7 +84,7 @@ public sealed partial class PoolHealthService
         if (problems.FirstOrDefault(p => p.Kind == ProblemKind.UnfinishedTransaction) is { } unfinished)
         {
             var ok = host.ShouldProcess($"pool '{name}'", "Recover", unfinished.Description + Environment.NewLine + unfinished.Repair);
-            if (ok) new VolumeService(pools, dm).Recover(name, host);
+            if (ok) new VolumeService(pools, dm).Recover(name, host, views.Metadata?.Devices.Select(d => d.Id).ToHashSet());
             done.Add(new PoolRepair(name, unfinished.Kind, null, null, unfinished.Repair!, ok));
             if (ok)
             {

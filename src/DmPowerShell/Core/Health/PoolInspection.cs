@@ -67,7 +67,7 @@ public static class PoolInspection
         {
             Add(ProblemKind.UnfinishedTransaction,
                 $"An interrupted {journal.Operation} of {string.Join(", ", journal.Volumes.Select(r => $"'{r.Name}' (thin id {r.ThinId})").Concat(journal.DeletedUnrecorded.Select(i => $"thin id {i}")))} (pid {journal.ProcessId}, {journal.Started:u}).",
-                "complete it, or roll it back, from the pool's transaction id");
+                "complete it, or roll it back, from the pool's transaction id (a journal the pool has moved past: by the thin ids its metadata holds)");
         }
 
         if (views.Summary is { } summary && VolumeSummary.Of(views.Records) is var counted && counted != summary)

@@ -44,14 +44,21 @@ public sealed class PoolSession : IDisposable
     /// id, so the module never sends them thin messages.
     /// </summary>
     /// <param name="overrideHandover">-Force: change thin ids of a pool handed to a container runtime all the same.</param>
-    public static PoolSession Open(PoolService pools, string pool, bool overrideHandover = false)
+    public static PoolSession Open(PoolService pools, string pool, bool overrideHandover = false, IReadOnlySet<uint>? metadataThinIds = null)
     {
         var record = pools.Require(pool);
         pools.RequireOwnTable(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
-        return new PoolSession(record, pools, pools.DeviceMapper, overrideHandover);
+        return new PoolSession(record, pools, pools.DeviceMapper, overrideHandover) { MetadataThinIds = metadataThinIds };
     }
 
     public bool OverrideHandover { get; }
+
+    /// <summary>
+    /// The thin ids the pool's metadata holds, read by Repair-ThinPool before it prepares the
+    /// session: a journal the pool has moved past (its transaction id neither the journal's nor
+    /// one more) is then settled by them instead of refused.
+    /// </summary>
+    public IReadOnlySet<uint>? MetadataThinIds { get; init; }
 
     /// <summary>
     /// A runtime that keeps its own account of the pool's thin ids and transaction id (Docker

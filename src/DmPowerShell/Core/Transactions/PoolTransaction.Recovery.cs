@@ -20,6 +20,11 @@ public sealed partial class PoolTransaction
         {
             var transaction = session.Status().TransactionId;
             forward = transaction == journal.FromTransaction + 1;
+            if (!forward && transaction != journal.FromTransaction && session.MetadataThinIds is { } held)
+            {
+                Settle(session, journal, transaction, held, host);
+                return;
+            }
             if (!forward && transaction != journal.FromTransaction)
             {
                 throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
@@ -54,6 +59,27 @@ public sealed partial class PoolTransaction
             host.Verbose($"commit the metadata of pool '{pool.Name}'");
             session.CommitMetadata();
         }
+        session.Volumes.Finish(journal.NextId);
+    }
+
+    /// <summary>
+    /// A journal the pool has moved past: its registry lost writes that the pool's metadata kept
+    /// (the registry on a disk of its own that lost them, or restored from a backup). No message
+    /// is sent: each change the journal describes is taken as the metadata shows it, a new volume
+    /// recorded when its thin id is there, a deleted one forgotten when its id is gone.
+    /// </summary>
+    private static void Settle(PoolSession session, PoolJournal journal, ulong transaction, IReadOnlySet<uint> held, IOperationHost host)
+    {
+        host.Warning($"Pool '{session.Pool.Name}' is at transaction id {transaction}, past the interrupted {journal.Operation} (its journal expects {journal.FromTransaction} or {journal.FromTransaction + 1}): settling it by the thin ids the pool's metadata holds.");
+        var created = journal.Created.Where(r => held.Contains(r.ThinId.Value)).Select(r => r with { Active = session.LiveDevice(r) is not null }).ToList();
+        var gone = journal.Deleted.Where(r => !held.Contains(r.ThinId.Value)).ToList();
+        foreach (var record in created) host.Verbose($"record '{record.Name}' (thin id {record.ThinId}): the pool holds it");
+        foreach (var record in gone) host.Verbose($"forget '{record.Name}' (thin id {record.ThinId}): the pool no longer holds it");
+        // A change that happened (any of its effects is in the metadata) keeps its other records too.
+        var happened = created.Count > 0 || gone.Count > 0;
+        var kept = journal.Deleted.Except(gone).Concat(journal.Replaced).Select(r => r with { Active = session.LiveDevice(r) is not null });
+        session.Volumes.Apply(created.Concat(happened ? journal.Saved : Array.Empty<VolumeRecord>()).Concat(kept),
+            gone.Concat(happened ? journal.Forgotten : Array.Empty<VolumeRecord>()));
         session.Volumes.Finish(journal.NextId);
     }
 

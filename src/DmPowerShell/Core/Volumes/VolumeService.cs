@@ -32,10 +32,13 @@ public sealed partial class VolumeService
     /// <summary>-Force: change thin ids of a pool handed to a container runtime all the same.</summary>
     public bool OverrideHandover { get; init; }
 
-    /// <summary>Completes or rolls back what an interrupted command left (preparing a session does it).</summary>
-    public void Recover(string pool, IOperationHost host)
+    /// <summary>
+    /// Completes or rolls back what an interrupted command left (preparing a session does it);
+    /// with the thin ids of the pool's metadata, also a journal the pool has moved past.
+    /// </summary>
+    public void Recover(string pool, IOperationHost host, IReadOnlySet<uint>? metadataThinIds = null)
     {
-        using var session = Open(pool);
+        using var session = PoolSession.Open(pools, pool, OverrideHandover, metadataThinIds);
         session.Prepare(host);
     }
 
