@@ -292,12 +292,18 @@ public sealed class PoolTransactionTests : IDisposable
         // The registry lost writes the metadata kept: a create it journalled, and four changes after.
         dm.TransactionId = 5;
         dm.ThinIds.UnionWith(new uint[] { 0, 3 });
-        LeaveJournal(new PoolJournal { Operation = "create", FromTransaction = 0, Created = new[] { Volume("base", 0) }, NextId = 1 });
+        LeaveJournal(new PoolJournal
+        {
+            Operation = "create", FromTransaction = 0, Created = new[] { Volume("base", 0) with { Formatting = true, FileSystem = "ext4" } }, NextId = 1, Activate = true,
+        });
 
         volumes.Recover("web", host, new HashSet<uint> { 0, 3 });
 
-        Assert.Empty(Steps());                                    // no message: the pool is as the metadata says
-        Assert.Equal(0u, Store.Find("base")!.ThinId.Value);
+        Assert.DoesNotContain(Steps(), s => s.StartsWith("message", StringComparison.Ordinal));   // the pool is as the metadata says
+        var settled = Store.Find("base")!;
+        Assert.Equal(0u, settled.ThinId.Value);
+        Assert.True(settled.Active);                              // brought up, as the create asked
+        Assert.False(settled.Formatting);                         // its mkfs is not made again
         Assert.Null(Store.ReadJournal());
         Assert.Equal(1u, Store.NextId);
         Assert.Contains(host.Warnings, w => w.Contains("settling it by the thin ids", StringComparison.Ordinal));

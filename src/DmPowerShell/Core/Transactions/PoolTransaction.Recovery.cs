@@ -71,7 +71,11 @@ public sealed partial class PoolTransaction
     private static void Settle(PoolSession session, PoolJournal journal, ulong transaction, IReadOnlySet<uint> held, IOperationHost host)
     {
         host.Warning($"Pool '{session.Pool.Name}' is at transaction id {transaction}, past the interrupted {journal.Operation} (its journal expects {journal.FromTransaction} or {journal.FromTransaction + 1}): settling it by the thin ids the pool's metadata holds.");
-        var created = journal.Created.Where(r => held.Contains(r.ThinId.Value)).Select(r => r with { Active = session.LiveDevice(r) is not null }).ToList();
+        // The pool moved on, so the command returned long ago: a file system it was making is made
+        // (making it again would wipe what was written since), and its volume comes up as asked.
+        var created = journal.Created.Where(r => held.Contains(r.ThinId.Value))
+            .Select(r => r with { Formatting = false })
+            .Select(r => r with { Active = session.LiveDevice(r) is not null || ActivateAfterCrash(session, journal, r, host) }).ToList();
         var gone = journal.Deleted.Where(r => !held.Contains(r.ThinId.Value)).ToList();
         foreach (var record in created) host.Verbose($"record '{record.Name}' (thin id {record.ThinId}): the pool holds it");
         foreach (var record in gone) host.Verbose($"forget '{record.Name}' (thin id {record.ThinId}): the pool no longer holds it");
