@@ -310,6 +310,22 @@ public sealed class PoolTransactionTests : IDisposable
     }
 
     [Fact]
+    public void Activation_leaves_a_journal_the_pool_moved_past_to_repair_and_goes_on()
+    {
+        dm.TransactionId = 5;
+        LeaveJournal(new PoolJournal { Operation = "create", FromTransaction = 0, Created = new[] { Volume("base", 0) }, NextId = 1 });
+
+        using (var session = PoolSession.Open(new PoolService(registry, dm), "web", leaveJournalThePoolMovedPast: true))
+        {
+            session.Prepare(host);
+        }
+
+        Assert.NotNull(Store.ReadJournal());                      // Repair-ThinPool settles it
+        Assert.Contains(host.Warnings, w => w.Contains("Repair-ThinPool 'web' settles the rest", StringComparison.Ordinal));
+        Assert.DoesNotContain(Steps(), s => s.StartsWith("message", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_journal_the_pool_moved_past_forgets_a_deleted_volume_whose_id_is_gone_and_drops_a_create_that_never_happened()
     {
         dm.TransactionId = 9;

@@ -44,12 +44,22 @@ public sealed class PoolSession : IDisposable
     /// id, so the module never sends them thin messages.
     /// </summary>
     /// <param name="overrideHandover">-Force: change thin ids of a pool handed to a container runtime all the same.</param>
-    public static PoolSession Open(PoolService pools, string pool, bool overrideHandover = false, IReadOnlySet<uint>? metadataThinIds = null)
+    public static PoolSession Open(PoolService pools, string pool, bool overrideHandover = false, IReadOnlySet<uint>? metadataThinIds = null,
+        bool leaveJournalThePoolMovedPast = false)
     {
         var record = pools.Require(pool);
         pools.RequireOwnTable(record, $"Use LVM's commands for its volumes: lvcreate -T {record.VolumeGroup}/{record.LogicalVolume} -V <size> -n <name>, lvcreate -s, lvremove.");
-        return new PoolSession(record, pools, pools.DeviceMapper, overrideHandover) { MetadataThinIds = metadataThinIds };
+        return new PoolSession(record, pools, pools.DeviceMapper, overrideHandover)
+        {
+            MetadataThinIds = metadataThinIds, LeaveJournalThePoolMovedPast = leaveJournalThePoolMovedPast,
+        };
     }
+
+    /// <summary>
+    /// Activation only: a journal the pool has moved past is reported and kept for Repair-ThinPool
+    /// instead of stopping the session (nothing it does depends on the journal's change).
+    /// </summary>
+    public bool LeaveJournalThePoolMovedPast { get; init; }
 
     public bool OverrideHandover { get; }
 

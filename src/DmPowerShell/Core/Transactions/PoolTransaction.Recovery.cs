@@ -25,6 +25,11 @@ public sealed partial class PoolTransaction
                 Settle(session, journal, transaction, held, host);
                 return;
             }
+            if (!forward && transaction != journal.FromTransaction && session.LeaveJournalThePoolMovedPast)
+            {
+                host.Warning($"Pool '{pool.Name}' has transaction id {transaction}, but the journal of an interrupted {journal.Operation} expects {journal.FromTransaction} or {journal.FromTransaction + 1}: its registry lost writes the pool's metadata kept. The recorded volumes come up; Repair-ThinPool '{pool.Name}' settles the rest.");
+                return;
+            }
             if (!forward && transaction != journal.FromTransaction)
             {
                 throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
