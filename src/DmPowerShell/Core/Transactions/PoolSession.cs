@@ -125,7 +125,9 @@ public sealed class PoolSession : IDisposable
         {
             PoolTransaction.Recover(this, journal, host);
         }
-        FinishDeferredDeletions(host);
+        // A journal left for Repair-ThinPool (activation only) blocks every transaction: the
+        // deferred deletions wait for the repair too.
+        if (!LeaveJournalThePoolMovedPast || Volumes.ReadJournal() is null) FinishDeferredDeletions(host);
         return this;
     }
 
