@@ -121,13 +121,10 @@ public sealed class PoolSession : IDisposable
         statusLine = found.Status is [{ TargetType: "thin-pool" } target] ? target.Parameters : null;
         ResumeIfLeftSuspended(Pool.DeviceName, host, info);
         ReleaseMetadataSnapshotLeftHeld(host);
-        if (Volumes.ReadJournal() is { } journal)
-        {
-            PoolTransaction.Recover(this, journal, host);
-        }
         // A journal left for Repair-ThinPool (activation only) blocks every transaction: the
         // deferred deletions wait for the repair too.
-        if (!LeaveJournalThePoolMovedPast || Volumes.ReadJournal() is null) FinishDeferredDeletions(host);
+        var settled = Volumes.ReadJournal() is not { } journal || PoolTransaction.Recover(this, journal, host);
+        if (settled) FinishDeferredDeletions(host);
         return this;
     }
 

@@ -6,8 +6,11 @@ namespace DmPowerShell.Transactions;
 /// <summary>Recovery: a journal left by a killed process, finished or rolled back from the pool's transaction id.</summary>
 public sealed partial class PoolTransaction
 {
-    /// <summary>Completes or rolls back a change that a killed process left (opening a session does it).</summary>
-    public static void Recover(PoolSession session, PoolJournal journal, IOperationHost host)
+    /// <summary>
+    /// Completes or rolls back a change that a killed process left (opening a session does it).
+    /// False when the journal stays: one the pool has moved past, left by an activation for Repair-ThinPool.
+    /// </summary>
+    public static bool Recover(PoolSession session, PoolJournal journal, IOperationHost host)
     {
         var pool = session.Pool;
         if (journal.SuspendedDevice is { } suspended && session.Dm.GetInfo(suspended) is { Suspended: true })
@@ -20,17 +23,18 @@ public sealed partial class PoolTransaction
         {
             var transaction = session.Status().TransactionId;
             forward = transaction == journal.FromTransaction + 1;
-            if (!forward && transaction != journal.FromTransaction && session.MetadataThinIds is { } held)
+            var movedPast = !forward && transaction != journal.FromTransaction;
+            if (movedPast && session.MetadataThinIds is { } held)
             {
                 Settle(session, journal, transaction, held, host);
-                return;
+                return true;
             }
-            if (!forward && transaction != journal.FromTransaction && session.LeaveJournalThePoolMovedPast)
+            if (movedPast && session.LeaveJournalThePoolMovedPast)
             {
                 host.Warning($"Pool '{pool.Name}' has transaction id {transaction}, but the journal of an interrupted {journal.Operation} expects {journal.FromTransaction} or {journal.FromTransaction + 1}: its registry lost writes the pool's metadata kept. The recorded volumes come up; Repair-ThinPool '{pool.Name}' settles the rest.");
-                return;
+                return false;
             }
-            if (!forward && transaction != journal.FromTransaction)
+            if (movedPast)
             {
                 throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
                     $"Pool '{pool.Name}' has transaction id {transaction}, but its journal expects {journal.FromTransaction} or {journal.FromTransaction + 1}: something else changed the pool. Repair-ThinPool can reconcile it.", pool.Name);
@@ -65,6 +69,7 @@ public sealed partial class PoolTransaction
             session.CommitMetadata();
         }
         session.Volumes.Finish(journal.NextId);
+        return true;
     }
 
     /// <summary>
@@ -79,8 +84,7 @@ public sealed partial class PoolTransaction
         // The pool moved on, so the command returned long ago: a file system it was making is made
         // (making it again would wipe what was written since), and its volume comes up as asked.
         var created = journal.Created.Where(r => held.Contains(r.ThinId.Value))
-            .Select(r => r with { Formatting = false })
-            .Select(r => r with { Active = session.LiveDevice(r) is not null || ActivateAfterCrash(session, journal, r, host) }).ToList();
+            .Select(r => r with { Formatting = false, Active = session.LiveDevice(r) is not null || ActivateAfterCrash(session, journal, r, host) }).ToList();
         var gone = journal.Deleted.Where(r => !held.Contains(r.ThinId.Value)).ToList();
         foreach (var record in created) host.Verbose($"record '{record.Name}' (thin id {record.ThinId}): the pool holds it");
         foreach (var record in gone) host.Verbose($"forget '{record.Name}' (thin id {record.ThinId}): the pool no longer holds it");
