@@ -52,7 +52,10 @@ param(
     [string] $BenchmarkLevels,
     # GuestTest with -KernelTestPath: also run the xunit kernel tests this filter selects (VSTest filter syntax,
     # e.g. 'FullyQualifiedName~PoolCrash').
-    [string] $KernelTestFilter
+    [string] $KernelTestFilter,
+    # PowerCut: the workloads replayed (default both: Loop, then Direct), e.g. to re-run one after a fix.
+    [ValidateSet('Loop', 'Direct')]
+    [string[]] $PowerCutWorkload = @('Loop', 'Direct')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -551,13 +554,13 @@ function Invoke-PowerCut {
     # reordered window before each), then its table (printed, and out/results/powercut.csv).
     $null = New-Item -ItemType Directory -Force $Results
     $assembly = Join-Path $Bin "DmPowerShell.Tests.PowerCut/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.PowerCut.dll"
-    # Both workloads, one after the other in one guest: loop mode (everything on the logged disk)
+    # The workloads one after the other in one guest: loop mode (everything on the logged disk)
     # and direct mode (only the registry logged; the pool's devices as the workload left them).
     $body = @"
 mkdir -p "`$JOB/results"
 export DMPS_MODULE_MANIFEST="`$MODULE" DOTNET_TieredCompilation=0
 status=0
-for mode in Loop Direct; do
+for mode in $($PowerCutWorkload -join ' '); do
   dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/PowerCut/Invoke-PowerCut.ps1' -Assembly '$assembly' -Mode `$mode -Reordered -OutputFile "`$JOB/results/powercut-`$mode.json" 2>&1 || status=1
 done
 exit `$status
@@ -566,7 +569,7 @@ exit `$status
     $code = Invoke-Guest $job
     Copy-Item (Join-Path $job 'console.log') (Join-Path $Results 'powercut-console.log') -ErrorAction SilentlyContinue
     $raws = @(Get-ChildItem (Join-Path $job 'results') -Filter 'powercut-*.json' -ErrorAction SilentlyContinue)
-    if ($raws.Count -lt 2) { throw "The power-cut replay failed in the guest (exit $code); see out/results/powercut-console.log." }
+    if ($raws.Count -lt $PowerCutWorkload.Count) { throw "The power-cut replay failed in the guest (exit $code); see out/results/powercut-console.log." }
     $runs = foreach ($raw in $raws) { Copy-Item $raw.FullName $Results; Get-Content -Raw $raw.FullName | ConvertFrom-Json }
     $images = @(foreach ($run in $runs) { foreach ($image in @($run.Results)) { $image | Add-Member -NotePropertyName Workload -NotePropertyValue $run.Workload -PassThru } })
     $rows = foreach ($group in $images | Group-Object Workload, { if ($_.Operation) { $_.Operation } else { '(between operations)' } }) {
