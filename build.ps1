@@ -400,7 +400,7 @@ function Wait-Guest {
 # the systemd guest on the same core: the first's share is the larger so that both cores end
 # together. Each guest is its own kernel, so tests that compare all dm devices or loops before
 # and after stay exact.
-$FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'ForeignPool.Tests.ps1', 'Health.Tests.ps1', 'Monitoring.Tests.ps1', 'PowerCut.Tests.ps1', 'Prometheus.Tests.ps1', 'Remoting.Tests.ps1', 'Restore.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1', 'Usage.Tests.ps1'
+$FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'Docker.Tests.ps1', 'ForeignPool.Tests.ps1', 'Health.Tests.ps1', 'Monitoring.Tests.ps1', 'PowerCut.Tests.ps1', 'Prometheus.Tests.ps1', 'Remoting.Tests.ps1', 'Restore.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1', 'Usage.Tests.ps1'
 
 function New-SystemdJob {
     # The systemd scenario (tests/Pester/Systemd): the guest boots twice; each boot runs this job
