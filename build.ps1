@@ -307,13 +307,23 @@ function Invoke-Guest {
     Wait-Guest (Start-Guest -Job $Job)
 }
 
+function Get-GuestPesterCommand {
+    # The bash line of a guest job that runs Pester (tests/Pester/Run-Pester.ps1) over the published
+    # module; $Tag and $OutputFile may hold the job's shell variables. Outside the full matrix, tests
+    # tagged FullOnly wait for -Task FullGuestTest.
+    param([string] $Path, [string] $Tag, [string] $OutputFile, [switch] $Full)
+    $exclude = if ($Full) { '' } else { ' -ExcludeTag FullOnly' }
+    @"
+dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
+  -ModuleManifest "`$MODULE" -Path '$Path' -Tag $Tag$exclude -OutputFile "$OutputFile" 2>&1 || status=1
+"@
+}
+
 function New-SuiteJob {
     # A guest job: the xunit kernel tests (all: '', a filter, or none: '-') and Pester kernel test paths.
     param([string] $JobName, [string] $Prefix, [string] $XunitFilter, [string[]] $PesterPath, [hashtable] $Environment = @{})
     $kernelDll = Join-Path $Bin "DmPowerShell.Tests.Kernel/$($Configuration.ToLowerInvariant())/DmPowerShell.Tests.Kernel.dll"
     $exports = ($Environment.GetEnumerator() | ForEach-Object { "export $($_.Key)='$($_.Value)'" }) -join "`n"
-    # Outside the full matrix, tests tagged FullOnly wait for -Task FullGuestTest.
-    $exclude = if ($Environment['DMPS_MATRIX'] -eq 'full') { '' } else { '-ExcludeTag FullOnly' }
     $xunit = if ($XunitFilter -eq '-') { 'echo "guest: xunit kernel tests left out"' } else {
         $filter = if ($XunitFilter) { "-filterVSTest '$XunitFilter'" } else { '' }
         @"
@@ -325,8 +335,7 @@ echo "guest: xunit kernel tests took `$((SECONDS - started)) s"
     $pester = @"
 echo "guest: Pester kernel tests"
 started=`$SECONDS
-dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
-  -ModuleManifest "`$MODULE" -Path '$($PesterPath -join ',')' -Tag Kernel $exclude -OutputFile "`$JOB/results/$Prefix-pester.xml" 2>&1 || status=1
+$(Get-GuestPesterCommand -Path ($PesterPath -join ',') -Tag Kernel -OutputFile "`$JOB/results/$Prefix-pester.xml" -Full:($Environment['DMPS_MATRIX'] -eq 'full'))
 echo "guest: Pester kernel tests took `$((SECONDS - started)) s"
 "@
     # Test processes run without tiered compilation: its call counting and background recompiles
@@ -406,8 +415,6 @@ function New-SystemdJob {
     # The systemd scenario (tests/Pester/Systemd): the guest boots twice; each boot runs this job
     # from its unit and the tests tagged for that boot. The first asks for the reboot when it passed.
     param([string] $Prefix = 'systemd', [switch] $Full)
-    # Outside the full matrix, the tests tagged FullOnly wait for -Task FullGuestTest.
-    $exclude = if ($Full) { '' } else { '-ExcludeTag FullOnly' }
     $body = @"
 status=0
 mkdir -p "`$JOB/results"
@@ -418,8 +425,7 @@ boot=`$((`$(cat "`$JOB/boots" 2>/dev/null || echo 0) + 1))
 echo "`$boot" > "`$JOB/boots"
 case "`$boot" in 1) tag=FirstBoot ;; 2) tag=SecondBoot ;; *) echo "guest: boot `$boot: the scenario has two"; exit 1 ;; esac
 echo "guest: systemd scenario, boot `$boot (`$tag)"
-dotnet "`$PWSH_DLL" -NoProfile -NonInteractive -File '$Root/tests/Pester/Run-Pester.ps1' -PesterManifest '$(Get-PesterManifest)' \
-  -ModuleManifest "`$MODULE" -Path '$Root/tests/Pester/Systemd' -Tag "`$tag" $exclude -OutputFile "`$JOB/results/$Prefix-`$boot-pester.xml" 2>&1 || status=1
+$(Get-GuestPesterCommand -Path "$Root/tests/Pester/Systemd" -Tag '"$tag"' -OutputFile "`$JOB/results/$Prefix-`$boot-pester.xml" -Full:$Full)
 [ "`$boot" = 1 ] && [ "`$status" = 0 ] && touch "`$JOB/reboot-requested"
 exit `$status
 "@
