@@ -23,19 +23,20 @@ public sealed partial class PoolTransaction
         {
             var transaction = session.Status().TransactionId;
             forward = transaction == journal.FromTransaction + 1;
-            var movedPast = !forward && transaction != journal.FromTransaction;
-            if (movedPast && session.MetadataThinIds is { } held)
+            if (!forward && transaction != journal.FromTransaction)
             {
-                Settle(session, journal, transaction, held, host);
-                return true;
-            }
-            if (movedPast && session.LeaveJournalThePoolMovedPast)
-            {
-                host.Warning($"Pool '{pool.Name}' has transaction id {transaction}, but the journal of an interrupted {journal.Operation} expects {journal.FromTransaction} or {journal.FromTransaction + 1}: its registry lost writes the pool's metadata kept. The recorded volumes come up; Repair-ThinPool '{pool.Name}' settles the rest.");
-                return false;
-            }
-            if (movedPast)
-            {
+                // The pool moved past the journal: settled by the metadata's thin ids (Repair-ThinPool),
+                // left for the repair (activation), or refused.
+                if (session.MetadataThinIds is { } held)
+                {
+                    Settle(session, journal, transaction, held, host);
+                    return true;
+                }
+                if (session.LeaveJournalThePoolMovedPast)
+                {
+                    host.Warning($"Pool '{pool.Name}' has transaction id {transaction}, but the journal of an interrupted {journal.Operation} expects {journal.FromTransaction} or {journal.FromTransaction + 1}: its registry lost writes the pool's metadata kept. The recorded volumes come up; Repair-ThinPool '{pool.Name}' settles the rest.");
+                    return false;
+                }
                 throw new DmPowerShellException(ErrorIds.PoolUnhealthy, ErrorKind.InvalidState,
                     $"Pool '{pool.Name}' has transaction id {transaction}, but its journal expects {journal.FromTransaction} or {journal.FromTransaction + 1}: something else changed the pool. Repair-ThinPool can reconcile it.", pool.Name);
             }

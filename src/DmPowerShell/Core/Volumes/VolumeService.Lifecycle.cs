@@ -83,7 +83,7 @@ public sealed partial class VolumeService
         // Opened before Prepare takes the lock: a Prepare that throws still releases it. A journal
         // the pool has moved past is left to Repair-ThinPool: the recorded volumes still come up
         // (a boot that stopped here would fail every fstab mount of the pool's volumes).
-        using var session = PoolSession.Open(pools, pool.Name, OverrideHandover, leaveJournalThePoolMovedPast: true);
+        using var session = Open(pool.Name, leaveJournalThePoolMovedPast: true);
         session.Prepare(host);
         var plan = new Plan();
         var records = session.Volumes.List();

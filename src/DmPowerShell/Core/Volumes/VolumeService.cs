@@ -27,7 +27,8 @@ public sealed partial class VolumeService
     }
 
     /// <summary>The pool, read and locked for this command; nothing is changed until <see cref="PoolSession.Prepare"/>.</summary>
-    private PoolSession Open(string pool) => PoolSession.Open(pools, pool, OverrideHandover);
+    private PoolSession Open(string pool, IReadOnlySet<uint>? metadataThinIds = null, bool leaveJournalThePoolMovedPast = false) =>
+        PoolSession.Open(pools, pool, OverrideHandover, metadataThinIds, leaveJournalThePoolMovedPast);
 
     /// <summary>-Force: change thin ids of a pool handed to a container runtime all the same.</summary>
     public bool OverrideHandover { get; init; }
@@ -38,7 +39,7 @@ public sealed partial class VolumeService
     /// </summary>
     public void Recover(string pool, IOperationHost host, IReadOnlySet<uint>? metadataThinIds = null)
     {
-        using var session = PoolSession.Open(pools, pool, OverrideHandover, metadataThinIds);
+        using var session = Open(pool, metadataThinIds);
         session.Prepare(host);
     }
 
