@@ -37,6 +37,7 @@ public sealed partial class ShapeTests
     [InlineData("Interop", "Kernel Registry Storage Lvm Pools Transactions Volumes Health Monitoring")]
     [InlineData("Kernel", "Registry Storage Lvm Pools Transactions Volumes Health Monitoring")]
     [InlineData("Registry", "Storage Lvm Pools Transactions Volumes Health Monitoring")]
+    [InlineData("Host", "Units Interop Kernel Registry Storage Lvm Pools Transactions Volumes Health Monitoring")]
     [InlineData("Units", "Interop Kernel Registry Storage Lvm Pools Transactions Volumes Health Monitoring")]
     [InlineData("Storage", "Lvm Pools Transactions Volumes Health Monitoring")]
     [InlineData("Lvm", "Pools Transactions Volumes Health Monitoring")]

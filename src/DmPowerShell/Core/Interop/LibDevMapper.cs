@@ -5,11 +5,12 @@ namespace DmPowerShell.Interop;
 /// <summary>The libdevmapper entry points the module uses (lvm2's libdm/libdevmapper.h).</summary>
 /// <remarks>
 /// libdm is not thread-safe: every call must be made while holding <see cref="Gate"/>.
-/// The versioned soname is used because the unversioned one exists only with the -dev package.
+/// The soname is found by <see cref="LibDevMapperLoader"/> (distributions name the file differently).
 /// </remarks>
 internal static unsafe partial class LibDevMapper
 {
-    private const string Library = "libdevmapper.so.1.02.1";
+    // Debian's soname; LibDevMapperLoader resolves it to whichever soname this host ships.
+    internal const string Library = "libdevmapper.so.1.02.1";
 
     /// <summary>The process-wide lock that serialises every libdevmapper call.</summary>
     public static readonly object Gate = new();

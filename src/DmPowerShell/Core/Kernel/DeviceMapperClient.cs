@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using DmPowerShell.Host;
 using DmPowerShell.Interop;
 using static DmPowerShell.Interop.LibDevMapper;
 
@@ -317,17 +318,18 @@ public sealed class DeviceMapperClient : IDeviceMapper
         {
             return;
         }
-        try
+        if (!LibDevMapperLoader.TryLoad(out _))
         {
-            DeviceMapperLog.EnsureInstalled();
+            throw new DeviceMapperUnavailableException(LibraryMissingMessage(OsRelease.Current()));
         }
-        catch (DllNotFoundException)
-        {
-            throw new DeviceMapperUnavailableException(
-                "libdevmapper.so.1.02.1 was not found. Install it (Debian: apt-get install libdevmapper1.02.1).");
-        }
+        DeviceMapperLog.EnsureInstalled();
         libraryChecked = true;
     }
+
+    /// <summary>What a host without libdevmapper is told: the sonames tried, and its own family's package.</summary>
+    internal static string LibraryMissingMessage(OsRelease host) =>
+        $"libdevmapper was not found (tried {string.Join(", ", LibDevMapperLoader.Sonames)}). " +
+        HelperPackages.InstallAdvice(HelperPackages.LibDevMapper, host);
 
     /// <summary>The dm ioctls check CAP_SYS_ADMIN (bit 21 of the effective set), not the uid.</summary>
     private static bool HasSysAdminCapability()

@@ -1,3 +1,4 @@
+using DmPowerShell.Host;
 using System.Diagnostics;
 
 namespace DmPowerShell.Storage;
@@ -28,7 +29,7 @@ public static class ExternalTool
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new DmPowerShellException(ErrorIds.ToolMissing, ErrorKind.NotFound,
-                $"The program '{program}' could not be started ({e.Message}). Install it (Debian: {PackageOf(program)}).", program, e);
+                $"The program '{program}' could not be started ({e.Message}). {HelperPackages.InstallAdvice(program, OsRelease.Current())}", program, e);
         }
         using (process)
         {
@@ -44,13 +45,4 @@ public static class ExternalTool
             return new ToolResult(program, process.ExitCode, stdout.Result, stderr.Result);
         }
     }
-
-    private static string PackageOf(string program) => program switch
-    {
-        "blkid" or "wipefs" or "fstrim" => "apt-get install util-linux",
-        "mkfs.ext4" or "resize2fs" => "apt-get install e2fsprogs",
-        "mkfs.xfs" or "xfs_growfs" => "apt-get install xfsprogs",
-        _ when program.StartsWith("thin_", StringComparison.Ordinal) => "apt-get install thin-provisioning-tools",
-        _ => $"the package that provides {program}",
-    };
 }
