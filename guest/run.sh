@@ -15,8 +15,26 @@ timeout=${2:-1800}
 # The repository is shared at its own path too: a checkout under /tmp would otherwise be
 # hidden by the guest's tmpfs.
 repo=$(cd "$here/.." && pwd)
-cache=${DMPS_GUEST_CACHE:-$here/../out/guest}
+# DMPS_GUEST_LANE: debian12 (the host's own root, as it is) or debian13 (trixie's kernel and a
+# trixie root, prepare-root.sh, with the host's dotnet and NuGet packages bound in at their paths).
+lane=${DMPS_GUEST_LANE:-debian12}
+default_cache=$here/../out/guest
+[ "$lane" = debian12 ] || default_cache=$here/../out/guest-$lane
+cache=${DMPS_GUEST_CACHE:-$default_cache}
+export DMPS_GUEST_LANE=$lane
 "$here/prepare.sh" "$cache" >/dev/null || exit 125
+cache=$(cd "$cache" && pwd)
+root_path=/ binds='' host_args=()
+if [ "$lane" = debian13 ]; then
+  root_path=$cache/root
+  dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+  nuget=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+  binds="$dotnet_root,$nuget"
+  # Mount points of the binds, the repository and the job in the (otherwise read-only) root.
+  mkdir -p "$root_path$dotnet_root" "$root_path$nuget" "$root_path$repo" "$root_path$job"
+  host_args=(-fsdev local,id=hostshare,path=/,security_model=none,readonly=on,multidevs=remap
+    -device virtio-9p-device,fsdev=hostshare,mount_tag=hostshare)
+fi
 [ -f "$job/job.sh" ] || { echo "guest: $job/job.sh missing" >&2; exit 2; }
 
 # A boot reaches the init's first line in ~1-3 s alone; a boot that has not printed it after
@@ -51,14 +69,14 @@ boot() {
     -smp "$cpus" -m "$memory" -nodefaults -no-user-config -display none $reboot_arg \
     -serial "file:$console" \
     -kernel "$cache/vmlinux" -initrd "$cache/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 $tsc_arg rdinit=/init dmps_job=$job dmps_repo=$repo $init_args" \
-    -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 $tsc_arg rdinit=/init dmps_job=$job dmps_repo=$repo ${binds:+dmps_binds=$binds} $init_args" \
+    -fsdev "local,id=hostroot,path=$root_path,security_model=none,readonly=on,multidevs=remap" \
     -device virtio-9p-device,fsdev=hostroot,mount_tag=hostroot \
     -fsdev "local,id=jobshare,path=$job,security_model=none,multidevs=remap" \
     -device virtio-9p-device,fsdev=jobshare,mount_tag=jobshare \
     -fsdev "local,id=reposhare,path=$repo,security_model=none,readonly=on,multidevs=remap" \
     -device virtio-9p-device,fsdev=reposhare,mount_tag=reposhare \
-    -device virtio-rng-device "${disk_args[@]}" \
+    "${host_args[@]}" -device virtio-rng-device "${disk_args[@]}" \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 &
   local qemu=$! start=$SECONDS booted='' running=''
   # Stream the guest's console to our output while it runs (DMPS_GUEST_QUIET=1 to silence).
