@@ -55,7 +55,12 @@ param(
     [string] $KernelTestFilter,
     # PowerCut: the workloads replayed (default both: Loop, then Direct), e.g. to re-run one after a fix.
     [ValidateSet('Loop', 'Direct')]
-    [string[]] $PowerCutWorkload = @('Loop', 'Direct')
+    [string[]] $PowerCutWorkload = @('Loop', 'Direct'),
+    # The guest lane any guest task boots: Debian12 (Debian 12's kernel, 6.1, with this host's own
+    # root: thin tools 0.9) or Debian13 (trixie's kernel, 6.12, and a trixie root: thin tools 1.1).
+    # The Test task (CI) runs both: all of Debian 12's representative part, and Debian 13's.
+    [ValidateSet('Debian12', 'Debian13')]
+    [string] $Guest = 'Debian12'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -375,9 +380,11 @@ function Start-Guest {
     # -Cpus: its vCPUs (else DMPS_GUEST_CPUS or run.sh's default); -Label prefixes its console
     # lines, so two guests' output can be told apart. -Systemd: systemd as PID 1, on an overlay
     # root kept on the job's disk image across the guest's reboots (guest/init).
-    param([string] $Job, [int] $Cpus, [string] $Label, [switch] $Systemd)
+    # -Lane: the guest lane (default: -Guest).
+    param([string] $Job, [int] $Cpus, [string] $Label, [switch] $Systemd, [string] $Lane = $Guest)
     $start = [Diagnostics.ProcessStartInfo]::new('bash')
     foreach ($argument in @((Join-Path $Root 'guest/run.sh'), $Job, "$GuestTimeout")) { $start.ArgumentList.Add($argument) }
+    $start.Environment['DMPS_GUEST_LANE'] = $Lane.ToLowerInvariant()
     if ($Cpus) { $start.Environment['DMPS_GUEST_CPUS'] = "$Cpus" }
     if ($Label) { $start.Environment['DMPS_GUEST_LABEL'] = $Label }
     if ($Systemd) {
@@ -403,13 +410,19 @@ function Wait-Guest {
     $code
 }
 
-# CI's kernel suites run in two guests side by side, one vCPU each, so that the host's two cores
-# each run one (README has the times). The first takes these files
-# with the xunit kernel tests; the second every other file (a new file lands there), and after it
-# the systemd guest on the same core: the first's share is the larger so that both cores end
-# together. Each guest is its own kernel, so tests that compare all dm devices or loops before
-# and after stay exact.
+# The kernel suites run in guests of one vCPU each, two at a time, so that the host's two cores
+# each run one (README has the times). Each lane's first guest takes these files with the xunit
+# kernel tests; its second every other file (a new file lands there); then the systemd guest and
+# the other lane's guests, each on the first core to free. Each guest is its own kernel, so tests
+# that compare all dm devices or loops before and after stay exact.
 $FirstGuestFiles = 'BadInput.Tests.ps1', 'Benchmark.Tests.ps1', 'Contract.Tests.ps1', 'Docker.Tests.ps1', 'ForeignPool.Tests.ps1', 'Health.Tests.ps1', 'Monitoring.Tests.ps1', 'PowerCut.Tests.ps1', 'Prometheus.Tests.ps1', 'Remoting.Tests.ps1', 'Restore.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1', 'Usage.Tests.ps1'
+# What the Debian 13 lane does not run, and why: trixie's docker.io (26.1) has no devicemapper
+# driver (Docker removed it in 25.0); containerd, Prometheus and sshd are not in its root (their
+# tests are about the neighbours, whose Debian 12 versions the other lane runs).
+$Debian13LeftOut = 'Docker.Tests.ps1', 'Containerd.Tests.ps1', 'Prometheus.Tests.ps1', 'Remoting.Tests.ps1'
+# CI's part of the Debian 13 lane: what reads the thin tools' output or the kernel's status and
+# messages, where tools 1.x and kernel 6.12 differ from Debian 12's.
+$Debian13CiFiles = 'Distributions.Tests.ps1', 'Health.Tests.ps1', 'Restore.Tests.ps1', 'Streams.Tests.ps1', 'ThinPool.Tests.ps1', 'ThinVolume.Tests.ps1', 'Usage.Tests.ps1'
 
 function New-SystemdJob {
     # The systemd scenario (tests/Pester/Systemd): the guest boots twice; each boot runs this job
@@ -441,12 +454,42 @@ function Invoke-SystemdTest {
     Set-Content (Join-Path $Results 'guest-exit-code') $code
 }
 
+function Get-GuestPlan {
+    # The guests of one lane: @{ Prefix; Lane; Xunit; Paths; Systemd }. -Ci: the Test task's part
+    # (Debian 13: one guest of $Debian13CiFiles).
+    param([string] $Lane, [switch] $Ci)
+    $files = @(Get-ChildItem (Join-Path $Root 'tests/Pester/Kernel') -Filter '*.Tests.ps1')
+    if ($Lane -eq 'Debian12') {
+        @{ Prefix = 'kernel-a'; Lane = $Lane; Xunit = ''; Paths = @($files | Where-Object Name -in $FirstGuestFiles).FullName }
+        @{ Prefix = 'kernel-b'; Lane = $Lane; Xunit = '-'; Paths = @($files | Where-Object Name -notin $FirstGuestFiles).FullName }
+        @{ Prefix = 'systemd'; Lane = $Lane; Systemd = $true }
+        return
+    }
+    $files = @($files | Where-Object Name -notin $Debian13LeftOut)
+    if ($Ci) {
+        @{ Prefix = 'debian13-a'; Lane = $Lane; Xunit = '-'; Paths = @($files | Where-Object Name -in $Debian13CiFiles).FullName }
+        return
+    }
+    @{ Prefix = 'debian13-a'; Lane = $Lane; Xunit = ''; Paths = @($files | Where-Object Name -in $FirstGuestFiles).FullName }
+    @{ Prefix = 'debian13-b'; Lane = $Lane; Xunit = '-'; Paths = @($files | Where-Object Name -notin $FirstGuestFiles).FullName }
+}
+
+function Get-GuestResultFiles {
+    # The result files a planned guest must leave (the summary counts a missing one as a failure).
+    param([hashtable] $Plan)
+    if ($Plan.Systemd) { return "$($Plan.Prefix)-1-pester.xml", "$($Plan.Prefix)-2-pester.xml" }
+    if ($Plan.Xunit -ne '-') { "$($Plan.Prefix)-xunit.trx" }
+    "$($Plan.Prefix)-pester.xml"
+}
+
 function Invoke-GuestTest {
     # The long matrices run a representative part here (-Task FullGuestTest and the Reliability
     # task run them whole). -KernelTestPath: one guest, those files (a quick loop).
+    # -Lane: the lanes whose guests run (default: -Guest); -Ci: Debian 13's CI part only.
     # -WhileFirstGuestRuns: host work run after the first guest starts and before the second
     # (the host's unit tests in the Test task: they use the core the second guest would take).
-    param([hashtable] $Environment = @{ DMPS_LOAD_PROCESSES = '2'; DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '2' }, [scriptblock] $WhileFirstGuestRuns)
+    param([hashtable] $Environment = @{ DMPS_LOAD_PROCESSES = '2'; DMPS_LOAD_PER_PROCESS = '3'; DMPS_RANDOM_KILLS = '2' },
+        [scriptblock] $WhileFirstGuestRuns, [string[]] $Lane = @($Guest), [switch] $Ci)
     $null = New-Item -ItemType Directory -Force $Results
     if ($KernelTestPath) {
         if ($WhileFirstGuestRuns) { & $WhileFirstGuestRuns }
@@ -459,31 +502,41 @@ function Invoke-GuestTest {
         Set-Content (Join-Path $Results 'guest-exit-code') $code
         return
     }
-    $files = @(Get-ChildItem (Join-Path $Root 'tests/Pester/Kernel') -Filter '*.Tests.ps1')
-    $first = @($files | Where-Object Name -in $FirstGuestFiles).FullName
-    $second = @($files | Where-Object Name -notin $FirstGuestFiles).FullName
-    $guests = @(
-        @{ Prefix = 'kernel-a'; Xunit = ''; Paths = $first }
-        @{ Prefix = 'kernel-b'; Xunit = '-'; Paths = $second }
-    )
-    $running = foreach ($guest in $guests) {
-        $job = New-SuiteJob -JobName $guest.Prefix -Prefix $guest.Prefix -XunitFilter $guest.Xunit -PesterPath $guest.Paths -Environment $Environment
-        @{ Guest = $guest; Job = $job; Process = (Start-Guest -Job $job -Cpus 1 -Label $guest.Prefix) }
-        if ($WhileFirstGuestRuns -and $guest -eq $guests[0]) { & $WhileFirstGuestRuns }
+    $full = $Environment['DMPS_MATRIX'] -eq 'full'
+    $plans = [Collections.Generic.Queue[hashtable]]::new()
+    foreach ($name in $Lane) { foreach ($plan in Get-GuestPlan -Lane $name -Ci:($Ci -and $name -eq 'Debian13')) { $plans.Enqueue($plan) } }
+    $expected = @(foreach ($plan in $plans) { Get-GuestResultFiles $plan })
+    # The Debian 13 lane's kernel and root are built while the first guests run (mostly downloads
+    # and unpacking), so that its guest starts at once when a core frees.
+    $preparing = if ($Lane -contains 'Debian13' -and $Lane[0] -ne 'Debian13') {
+        $start = [Diagnostics.ProcessStartInfo]::new('bash')
+        $start.ArgumentList.Add((Join-Path $Root 'guest/prepare.sh'))
+        $start.Environment['DMPS_GUEST_LANE'] = 'debian13'
+        $start.ArgumentList.Add((Join-Path $Out 'guest-debian13'))
+        $start.UseShellExecute = $false
+        [Diagnostics.Process]::Start($start)
     }
-    # The systemd scenario boots a guest of its own (systemd as PID 1, a reboot): a third guest,
-    # started on the core that the first of the two to finish leaves free.
-    while (-not @($running | Where-Object { $_.Process.HasExited })) { Start-Sleep -Seconds 1 }
-    $systemdJob = New-SystemdJob -Full:($Environment['DMPS_MATRIX'] -eq 'full')
-    $systemd = Start-Guest -Job $systemdJob -Cpus 1 -Label systemd -Systemd
-    $codes = foreach ($guest in $running) {
-        $code = Wait-Guest $guest.Process
-        Save-GuestResults $guest.Job $guest.Guest.Prefix
-        $code
+    $running = [Collections.Generic.List[hashtable]]::new()
+    $codes = [Collections.Generic.List[object]]::new()
+    $started = 0
+    while ($plans.Count -gt 0 -or $running.Count -gt 0) {
+        while ($plans.Count -gt 0 -and $running.Count -lt 2) {
+            $plan = $plans.Dequeue()
+            $job = if ($plan.Systemd) { New-SystemdJob -Prefix $plan.Prefix -Full:$full } else {
+                New-SuiteJob -JobName $plan.Prefix -Prefix $plan.Prefix -XunitFilter $plan.Xunit -PesterPath $plan.Paths -Environment $Environment }
+            $running.Add(@{ Plan = $plan; Job = $job; Process = (Start-Guest -Job $job -Cpus 1 -Label $plan.Prefix -Systemd:([bool]$plan.Systemd) -Lane $plan.Lane) })
+            $started++
+            if ($WhileFirstGuestRuns -and $started -eq 1) { & $WhileFirstGuestRuns }
+        }
+        Start-Sleep -Seconds 1
+        foreach ($guest in @($running | Where-Object { $_.Process.HasExited })) {
+            $codes.Add((Wait-Guest $guest.Process))
+            Save-GuestResults $guest.Job $guest.Plan.Prefix
+            $null = $running.Remove($guest)
+        }
     }
-    $codes = @($codes) + (Wait-Guest $systemd)
-    Save-GuestResults $systemdJob 'systemd'
-    Set-Content (Join-Path $Results 'guest-suites.txt') @('kernel-a-xunit.trx', 'kernel-a-pester.xml', 'kernel-b-pester.xml', 'systemd-1-pester.xml', 'systemd-2-pester.xml')
+    if ($preparing) { $preparing.WaitForExit() }
+    Set-Content (Join-Path $Results 'guest-suites.txt') $expected
     Set-Content (Join-Path $Results 'guest-exit-code') $codes
 }
 
@@ -619,31 +672,34 @@ function Invoke-Summary {
     $expected = if ($GuestOnly) { [ordered]@{} } else { [ordered]@{ 'unit.trx' = 'xunit unit (host)'; 'pester-unit.xml' = 'Pester unit (host)' } }
     $guestFiles = Get-Content (Join-Path $Results 'guest-suites.txt') -ErrorAction SilentlyContinue
     if (-not $guestFiles) { $guestFiles = 'kernel-xunit.trx', 'kernel-pester.xml' }
-    foreach ($file in $guestFiles) { $expected[$file] = if ($file -like '*.trx') { 'xunit kernel (guest)' } else { 'Pester kernel (guest)' } }
+    foreach ($file in $guestFiles) {
+        $lane = if ($file -like 'debian13-*') { 'Debian 13 guest' } else { 'guest' }
+        $expected[$file] = if ($file -like '*.trx') { "xunit kernel ($lane)" } else { "Pester kernel ($lane)" }
+    }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($file in $expected.Keys) {
         $path = Join-Path $Results $file
         if (-not (Test-Path $path)) {
-            Write-Host ("{0,-26} no results: counted as 1 failure" -f $expected[$file])
+            Write-Host ("{0,-34} no results: counted as 1 failure" -f $expected[$file])
             $failed++
             continue
         }
         $counts = Get-TestCounts $path
-        Write-Host ("{0,-26} {1} passed, {2} failed, {3} skipped" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped)
-        if ($file -like 'kernel-*' -and $counts.Passed + $counts.Failed -eq 0) {
-            Write-Host ("{0,-26} ran no test: counted as 1 failure" -f $expected[$file])
+        Write-Host ("{0,-34} {1} passed, {2} failed, {3} skipped" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped)
+        if (($file -like 'kernel-*' -or $file -like 'debian13-*') -and $counts.Passed + $counts.Failed -eq 0) {
+            Write-Host ("{0,-34} ran no test: counted as 1 failure" -f $expected[$file])
             $failed++
         }
         $passed += $counts.Passed; $failed += $counts.Failed; $skipped += $counts.Skipped
     }
     foreach ($code in Get-Content (Join-Path $Results 'guest-exit-code') -ErrorAction SilentlyContinue) {
         if ($code -in '124', '125') {
-            Write-Host ("{0,-26} crashed or timed out: counted as 1 failure" -f 'guest')
+            Write-Host ("{0,-34} crashed or timed out: counted as 1 failure" -f 'guest')
             $failed++
         }
         elseif ($code -ne '0') {
             # A file that failed discovery or a failed BeforeAll/AfterAll is in no result file's counts.
-            Write-Host ("{0,-26} the job exited with {1} (a test file or block failed outside the counted tests): counted as 1 failure" -f 'guest', $code)
+            Write-Host ("{0,-34} the job exited with {1} (a test file or block failed outside the counted tests): counted as 1 failure" -f 'guest', $code)
             $failed++
         }
     }
@@ -682,7 +738,7 @@ foreach ($step in $Task) {
         'Test' {
             if (Test-Path $Results) { Remove-Item -Recurse -Force $Results }
             Invoke-Build
-            Invoke-GuestTest -WhileFirstGuestRuns { Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit }
+            Invoke-GuestTest -Lane Debian12, Debian13 -Ci -WhileFirstGuestRuns { Invoke-Package; Invoke-UnitTest; Invoke-PesterUnit }
             Invoke-Summary
         }
         'Summary' { Invoke-Summary }
