@@ -24,6 +24,14 @@ public sealed class PoolBackupService
         dm = client ?? pools.DeviceMapper;
     }
 
+    /// <summary>The pool's data blocks: its data device's size (or its record's, the smaller), in its blocks.</summary>
+    private static ulong DataBlocksOf(PoolRecord record)
+    {
+        var dataBytes = BlockDevices.IsBlockDevice(record.DataPath) ? (long)BlockDevices.GetSize(record.DataPath)
+            : File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
+        return (ulong)(Math.Min(dataBytes, record.DataSize) / record.BlockSize);
+    }
+
     public static string MetadataFileIn(string folder, string pool) => Path.Combine(folder, $"{pool}.metadata.xml");
 
     public static string RegistryFileIn(string folder, string pool) => Path.Combine(folder, $"{pool}.registry.json");
@@ -54,6 +62,8 @@ public sealed class PoolBackupService
                 xml = PoolMetadataSnapshot.ThinDump(device.Path, metadataSnapshot: false);
             }
             metadata = PoolMetadata.ParseXml(xml);
+            // The export carries the pool's geometry, so that any thin_restore (0.9 or 1.x) takes it as it is.
+            if (metadata.DataBlocks == 0) xml = PoolMetadata.WithDataBlocks(xml, DataBlocksOf(record));
         });
         plan.Add($"write {metadataFile}", () =>
         {
@@ -128,17 +138,27 @@ public sealed class PoolBackupService
         });
         plan.Add(string.Join(Environment.NewLine, backing.DescribeMetadataReplacement(record, spareDevice, $"thin_restore -i {metadataFile}", ".restoring", "before-restore")), () =>
         {
-            // thin_dump of a metadata snapshot may write nr_data_blocks="0": give the pool's own geometry.
-            var dataBytes = BlockDevices.IsBlockDevice(record.DataPath) ? (long)BlockDevices.GetSize(record.DataPath)
-                : File.Exists(record.DataPath) ? new FileInfo(record.DataPath).Length : record.DataSize;
-            var blocks = Math.Min(dataBytes, record.DataSize) / record.BlockSize;
-            backing.ReplaceMetadata(record, spareDevice, ".restoring", "before-restore", host, output => ExternalTool.Run("thin_restore", new[]
+            // An export of an earlier version may say nr_data_blocks="0" (thin_dump of a metadata snapshot):
+            // thin_restore 1.x needs the pool's geometry in the file itself (PoolMetadata.WithDataBlocks),
+            // so such an export is restored from a corrected copy; the overrides are what 0.9 reads.
+            var blocks = DataBlocksOf(record);
+            var xml = File.ReadAllText(metadataFile);
+            var corrected = PoolMetadata.ParseXml(xml).DataBlocks == 0 ? Path.Combine(Path.GetTempPath(), $"dmps-restore-{Guid.NewGuid():N}.xml") : null;
+            if (corrected is not null) File.WriteAllText(corrected, PoolMetadata.WithDataBlocks(xml, blocks));
+            try
             {
-                "-i", metadataFile, "-o", output,
-                "--data-block-size", Sectors.FromBytes(record.BlockSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--nr-data-blocks", blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }), failed => new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
-                $"{failed.Program} failed on the export of pool '{name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. Nothing was changed.", metadataFile));
+                backing.ReplaceMetadata(record, spareDevice, ".restoring", "before-restore", host, output => ExternalTool.Run("thin_restore", new[]
+                {
+                    "-i", corrected ?? metadataFile, "-o", output,
+                    "--data-block-size", Sectors.FromBytes(record.BlockSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "--nr-data-blocks", blocks.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                }), failed => new DmPowerShellException(ErrorIds.MetadataUnreadable, ErrorKind.OperationFailed,
+                    $"{failed.Program} failed on the export of pool '{name}' (exit {failed.ExitCode}): {failed.Error.Trim()}. Nothing was changed.", metadataFile));
+            }
+            finally
+            {
+                if (corrected is not null) File.Delete(corrected);
+            }
         });
         plan.Add($"replace the records of pool '{name}' with the {export.Volumes.Count} of the export (transaction id {export.TransactionId}); data written since the export is not in the restored metadata", () =>
         {

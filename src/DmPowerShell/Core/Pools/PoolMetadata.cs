@@ -4,7 +4,7 @@ using System.Xml;
 namespace DmPowerShell.Pools;
 
 /// <summary>The pool's own metadata: its transaction id and thin devices, read by thin_dump.</summary>
-public sealed record PoolMetadata(ulong Transaction, ulong DataBlockSectors, ulong DataBlocks, IReadOnlyList<MetadataDevice> Devices)
+public sealed partial record PoolMetadata(ulong Transaction, ulong DataBlockSectors, ulong DataBlocks, IReadOnlyList<MetadataDevice> Devices)
 {
     /// <summary>With one device's mappings read: the highest virtual block they reach.</summary>
     public ulong? HighestMappedBlock { get; init; }
@@ -43,6 +43,26 @@ public sealed record PoolMetadata(ulong Transaction, ulong DataBlockSectors, ulo
         }
         return new PoolMetadata(transaction, blockSize, blocks, devices);
     }
+
+    /// <summary>
+    /// thin_dump's XML with the superblock's nr_data_blocks set to <paramref name="dataBlocks"/> where
+    /// it says 0, as thin_dump of a metadata snapshot writes. thin_restore 0.9 takes --nr-data-blocks
+    /// instead; 1.x (seen with 1.1.0) ignores that option when the XML says 0 and fails with "block
+    /// out of bounds" at the first mapping: the file itself must carry the geometry. Only the
+    /// superblock's own tag is touched (the first element of the document).
+    /// </summary>
+    public static string WithDataBlocks(string xml, ulong dataBlocks)
+    {
+        var start = xml.IndexOf("<superblock", StringComparison.Ordinal);
+        var end = start < 0 ? -1 : xml.IndexOf('>', start);
+        if (end < 0) throw new FormatException("thin_dump's output has no superblock.");
+        var tag = xml[start..end];
+        var patched = ZeroDataBlocks().Replace(tag, $"nr_data_blocks=\"{dataBlocks.ToString(CultureInfo.InvariantCulture)}\"", 1);
+        return ReferenceEquals(patched, tag) || patched == tag ? xml : string.Concat(xml.AsSpan(0, start), patched, xml.AsSpan(end));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\bnr_data_blocks=\"0\"")]
+    private static partial System.Text.RegularExpressions.Regex ZeroDataBlocks();
 
     private static ulong Number(XmlReader reader, string attribute) =>
         reader.GetAttribute(attribute) is { } text ? ulong.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) : 0;
