@@ -10,6 +10,7 @@ public sealed partial record PoolMetadata(ulong Transaction, ulong DataBlockSect
     public ulong? HighestMappedBlock { get; init; }
 
     /// <summary>Parses thin_dump's XML (with or without mappings); the superblock and its devices.</summary>
+    /// <remarks>thin_dump 1.x (seen with 1.1.0) leaves out the superblock's flags="0" and the final newline that 0.9.0 writes; neither is read.</remarks>
     public static PoolMetadata ParseXml(string xml)
     {
         var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, IgnoreWhitespace = true };

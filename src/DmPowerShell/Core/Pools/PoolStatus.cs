@@ -31,6 +31,8 @@ public sealed record PoolStatus
     public bool DeferredDeletionEnabled { get; init; }
     public int DeferredDeletedDeviceCount { get; init; }
     public required string LibraryVersion { get; init; }
+    /// <summary>thin-provisioning-tools' version (0.9.x or 1.x), or null when they are not installed.</summary>
+    public string? ThinToolsVersion { get; init; }
 
     // The kernel's status line.
     public TargetHealth Health { get; init; }

@@ -179,6 +179,7 @@ public sealed class PoolStatusReader
             DeferredDeletionEnabled = record is not null,
             DeferredDeletedDeviceCount = store?.PendingDeletions().Count ?? 0,
             LibraryVersion = version.Library,
+            ThinToolsVersion = ThinTools.Version,
             DriverVersion = version.Driver,
             Health = status.Health,
             TransactionId = status.TransactionId,

@@ -13,6 +13,10 @@ public sealed record ThinDeviceUsage(uint Id, long MappedBytes, long? ExclusiveB
     public const string ExclusiveFields = "DEV,MAPPED_BYTES,EXCLUSIVE_BYTES,SHARED_BYTES";
 
     /// <summary>thin_ls --no-headers output in the order of <see cref="MappedFields"/> or <see cref="ExclusiveFields"/>.</summary>
+    /// <remarks>
+    /// Standard output only: thin_ls 1.x (seen with 1.1.0) prints "Scanning data mappings" on standard
+    /// error before the exclusive and shared columns; 0.9.0 prints nothing there. The columns are alike.
+    /// </remarks>
     public static IReadOnlyList<ThinDeviceUsage> Parse(string output, bool exclusive)
     {
         var result = new List<ThinDeviceUsage>();
