@@ -460,18 +460,18 @@ function Get-GuestPlan {
     param([string] $Lane, [switch] $Ci)
     $files = @(Get-ChildItem (Join-Path $Root 'tests/Pester/Kernel') -Filter '*.Tests.ps1')
     if ($Lane -eq 'Debian12') {
-        @{ Prefix = 'kernel-a'; Lane = $Lane; Xunit = ''; Paths = @($files | Where-Object Name -in $FirstGuestFiles).FullName }
-        @{ Prefix = 'kernel-b'; Lane = $Lane; Xunit = '-'; Paths = @($files | Where-Object Name -notin $FirstGuestFiles).FullName }
-        @{ Prefix = 'systemd'; Lane = $Lane; Systemd = $true }
+        @{ Prefix = 'kernel-a'; Lane = $Lane; Systemd = $false; Xunit = ''; Paths = @($files | Where-Object Name -in $FirstGuestFiles).FullName }
+        @{ Prefix = 'kernel-b'; Lane = $Lane; Systemd = $false; Xunit = '-'; Paths = @($files | Where-Object Name -notin $FirstGuestFiles).FullName }
+        @{ Prefix = 'systemd'; Lane = $Lane; Systemd = $true; Xunit = '-'; Paths = @() }
         return
     }
     $files = @($files | Where-Object Name -notin $Debian13LeftOut)
     if ($Ci) {
-        @{ Prefix = 'debian13-a'; Lane = $Lane; Xunit = '-'; Paths = @($files | Where-Object Name -in $Debian13CiFiles).FullName }
+        @{ Prefix = 'debian13-a'; Lane = $Lane; Systemd = $false; Xunit = '-'; Paths = @($files | Where-Object Name -in $Debian13CiFiles).FullName }
         return
     }
-    @{ Prefix = 'debian13-a'; Lane = $Lane; Xunit = ''; Paths = @($files | Where-Object Name -in $FirstGuestFiles).FullName }
-    @{ Prefix = 'debian13-b'; Lane = $Lane; Xunit = '-'; Paths = @($files | Where-Object Name -notin $FirstGuestFiles).FullName }
+    @{ Prefix = 'debian13-a'; Lane = $Lane; Systemd = $false; Xunit = ''; Paths = @($files | Where-Object Name -in $FirstGuestFiles).FullName }
+    @{ Prefix = 'debian13-b'; Lane = $Lane; Systemd = $false; Xunit = '-'; Paths = @($files | Where-Object Name -notin $FirstGuestFiles).FullName }
 }
 
 function Get-GuestResultFiles {
@@ -524,7 +524,7 @@ function Invoke-GuestTest {
             $plan = $plans.Dequeue()
             $job = if ($plan.Systemd) { New-SystemdJob -Prefix $plan.Prefix -Full:$full } else {
                 New-SuiteJob -JobName $plan.Prefix -Prefix $plan.Prefix -XunitFilter $plan.Xunit -PesterPath $plan.Paths -Environment $Environment }
-            $running.Add(@{ Plan = $plan; Job = $job; Process = (Start-Guest -Job $job -Cpus 1 -Label $plan.Prefix -Systemd:([bool]$plan.Systemd) -Lane $plan.Lane) })
+            $running.Add(@{ Plan = $plan; Job = $job; Process = (Start-Guest -Job $job -Cpus 1 -Label $plan.Prefix -Systemd:$plan.Systemd -Lane $plan.Lane) })
             $started++
             if ($WhileFirstGuestRuns -and $started -eq 1) { & $WhileFirstGuestRuns }
         }

@@ -45,7 +45,7 @@ Describe 'A thin pool in LVM mode' -Tag Kernel {
         $pool.VolumeGroup | Should -Be 'dmpsdocker'
         $pool.DevicePath | Should -Be '/dev/mapper/dmpsdocker-thinpool'
         $pool.BlockSize | Should -Be 512KB
-        $pool.LvmMonitoring | Should -Be 'not monitored'          # this lvm.conf has monitoring = 0
+        $pool.LvmMonitoring | Should -Be 'not enabled'            # this lvm.conf has monitoring = 0
         $pool.DataAutoextend.ThresholdPercent | Should -Be 80
         (Get-Lvs 'lv_attr') | Should -BeLike 't*'
         (Get-Lvs 'chunk_size') | Should -Be '512.00'

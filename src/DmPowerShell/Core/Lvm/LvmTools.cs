@@ -53,13 +53,18 @@ public static class LvmTools
         return Path.Combine(Environment.GetEnvironmentVariable("LVM_SYSTEM_DIR") ?? "/etc/lvm", "profile");
     }
 
-    /// <summary>LVM's seg_monitor: "monitored", "not monitored", or "" when LVM is not asked to monitor.</summary>
+    /// <summary>LVM's seg_monitor: "monitored", "not monitored" (dmeventd does not watch it), "not enabled" (monitoring off in lvm.conf).</summary>
     public static string? Monitoring(PoolRecord record)
     {
         var result = Query("lvs", "--noheadings", "-o", "seg_monitor", Target(record));
-        // LVM leaves the field blank when monitoring is off in lvm.conf (activation/monitoring = 0).
-        return result.ExitCode != 0 ? null : result.Output.Trim() is { Length: > 0 } state ? state : "not monitored";
+        return result.ExitCode != 0 ? null : MonitoringState(result.Output);
     }
+
+    /// <summary>
+    /// seg_monitor as one vocabulary on every LVM: with activation/monitoring = 0, LVM 2.03.31 (Debian 13)
+    /// prints "not enabled" and 2.03.16 (Debian 12) leaves the field blank; both read "not enabled".
+    /// </summary>
+    public static string MonitoringState(string lvsOutput) => lvsOutput.Trim() is { Length: > 0 } state ? state : "not enabled";
 
     /// <summary>The pool's data and metadata sizes as LVM has them.</summary>
     public static (long Data, long Metadata) Sizes(string volumeGroup, string logicalVolume)

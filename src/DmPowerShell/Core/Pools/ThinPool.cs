@@ -32,7 +32,7 @@ public sealed record ThinPool
     public Registry.PoolRuntime HandedTo { get; init; }
     /// <summary>LVM mode: the volume group of the pool LV.</summary>
     public string? VolumeGroup { get; init; }
-    /// <summary>LVM mode: LVM's seg_monitor ("monitored" when dmeventd watches the pool, "not monitored").</summary>
+    /// <summary>LVM mode: LVM's seg_monitor ("monitored" when dmeventd watches the pool, "not monitored", or "not enabled" when lvm.conf turns monitoring off).</summary>
     public string? LvmMonitoring { get; init; }
     public Registry.AutoextendPolicy DataAutoextend { get; init; } = Registry.AutoextendPolicy.Off;
     public Registry.AutoextendPolicy MetadataAutoextend { get; init; } = Registry.AutoextendPolicy.Off;
