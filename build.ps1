@@ -18,7 +18,11 @@
                    (both also boot a third guest for the systemd scenario, as SystemdTest)
       SystemdTest  tests/Pester/Systemd alone: a guest with systemd as PID 1 and udev, on a disk
                    that outlives its reboot; the module installed, units enabled, rebooted, checked
-      Test         Build, Package, UnitTest, PesterUnit, GuestTest, then Summary
+      Test         Build, Package, UnitTest, PesterUnit, GuestTest on Debian 12 and CI's part of
+                   the Debian 13 lane (pools, volumes, usage, compare, streams, health, restore,
+                   the soname and package checks), then Summary
+    Every guest task takes -Guest Debian13: trixie's kernel (6.12) and a trixie root (thin tools
+    1.1.0, LVM 2.03.31) instead of Debian 12's kernel and this host's root (docs/development.md).
       Summary      one line `N passed, N failed, N skipped` over every result file
       Reliability  the whole reliability matrix in the guest (every kill point, the bad-input
                    catalog, full pools, 4 x 25 load, repairs) and its table (out/results/reliability.csv);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing DmPowerShell needs on Debian 12 (run as root):
-# the guest lane's QEMU and busybox, thin-provisioning-tools, dmsetup, file-system tools;
+# the guest lanes' QEMU, busybox and debootstrap, thin-provisioning-tools, dmsetup, file-system tools;
 # then pwsh (dotnet local tool, pinned in .config/dotnet-tools.json) and Pester (NuGet).
 # Needs the .NET 10 SDK on PATH. Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -11,7 +11,8 @@ packages=(qemu-system-x86 busybox-static thin-provisioning-tools kmod cpio xz-ut
   gcc libc6-dev libdevmapper-dev    # these three build the benchmark's C floor
   prometheus prometheus-node-exporter    # promtool and node_exporter read the pool metrics
   docker.io containerd                    # container runtimes as clients of the module's pools
-  udev)                                   # the systemd guest's device units and /dev/mapper nodes
+  udev                                    # the systemd guest's device units and /dev/mapper nodes
+  debootstrap debian-archive-keyring)     # the Debian 13 guest lane's trixie root (guest/prepare-root.sh)
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_UPDATECHECK=Off
 
