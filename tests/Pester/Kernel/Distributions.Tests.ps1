@@ -51,7 +51,8 @@ Describe 'libdevmapper under every family''s soname' -Tag Kernel {
         (Get-PoolStatus rhel -StateRoot $root).Health | Should -Be 'Ok'
     }
 
-    It 'names the package of the host''s own family when no soname loads' {
+    # A pwsh start of its own (~15 s under emulation) for what a host unit test also checks: FullOnly.
+    It 'names the package of the host''s own family when no soname loads' -Tag FullOnly {
         $result = Invoke-HiddenDebianSoname -Library '' -Script @"
 `$messages = foreach (`$release in '', '$rhelRelease') {
     `$env:DMPS_OS_RELEASE = `$release
