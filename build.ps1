@@ -694,7 +694,25 @@ function Invoke-Summary {
             continue
         }
         $counts = Get-TestCounts $path
-        Write-Host ("{0,-34} {1} passed, {2} failed, {3} skipped" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped)
+        $why = ''
+        if ($file -like '*.xml') {
+            # Pester: the counts of its result object (Run-Pester.ps1), which know what was discovered
+            # and not run; a suite without them did not finish, whatever its JUnit file says.
+            $pester = Get-Content -Raw "$path.counts.json" -ErrorAction SilentlyContinue | ConvertFrom-Json
+            if (-not $pester) {
+                Write-Host ("{0,-34} {1}: Pester did not finish (no counts): counted as 1 failure" -f $expected[$file], $file)
+                $failed++
+                continue
+            }
+            $counts = [pscustomobject]@{ Passed = $pester.Passed; Failed = $pester.Failed; Skipped = $pester.Skipped + $pester.NotRun }
+            $why = " ({0} tagged FullOnly, {1} filtered by tag, {2} skipped by the test)" -f $pester.NotRunFullOnly, ($pester.NotRun - $pester.NotRunFullOnly), $pester.Skipped
+            foreach ($broken in @($pester.FailedContainers) + @($pester.FailedBlocks)) {
+                if (-not $broken) { continue }
+                Write-Host ("{0,-34} {1}: failed outside a test: {2}: counted as 1 failure" -f $expected[$file], $file, $broken)
+                $failed++
+            }
+        }
+        Write-Host ("{0,-34} {1} passed, {2} failed, {3} skipped{4}" -f $expected[$file], $counts.Passed, $counts.Failed, $counts.Skipped, $why)
         if (($file -like 'kernel-*' -or $file -like 'debian13-*') -and $counts.Passed + $counts.Failed -eq 0) {
             Write-Host ("{0,-34} ran no test: counted as 1 failure" -f $expected[$file])
             $failed++
