@@ -31,7 +31,7 @@ fi
 
 need() { command -v "$1" >/dev/null 2>&1; }
 for tool in qemu-system-x86_64 busybox depmod modprobe cpio xz dpkg-deb apt-get; do
-  need "$tool" || { echo "guest: missing $tool (run .ci/install-deps)" >&2; exit 1; }
+  need "$tool" || { echo "guest: missing $tool (run tools/setup.sh)" >&2; exit 1; }
 done
 
 aptopts=()
