@@ -143,8 +143,9 @@ public sealed class PoolBackupService
             // so such an export is restored from a corrected copy; the overrides are what 0.9 reads.
             var blocks = DataBlocksOf(record);
             var xml = File.ReadAllText(metadataFile);
-            var corrected = PoolMetadata.ParseXml(xml).DataBlocks == 0 ? Path.Combine(Path.GetTempPath(), $"dmps-restore-{Guid.NewGuid():N}.xml") : null;
-            if (corrected is not null) File.WriteAllText(corrected, PoolMetadata.WithDataBlocks(xml, blocks));
+            var patched = PoolMetadata.WithDataBlocks(xml, blocks);   // the same string when the export has its geometry
+            var corrected = ReferenceEquals(patched, xml) ? null : Path.Combine(Path.GetTempPath(), $"dmps-restore-{Guid.NewGuid():N}.xml");
+            if (corrected is not null) File.WriteAllText(corrected, patched);
             try
             {
                 backing.ReplaceMetadata(record, spareDevice, ".restoring", "before-restore", host, output => ExternalTool.Run("thin_restore", new[]

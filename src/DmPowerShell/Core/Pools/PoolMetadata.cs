@@ -50,7 +50,8 @@ public sealed partial record PoolMetadata(ulong Transaction, ulong DataBlockSect
     /// it says 0, as thin_dump of a metadata snapshot writes. thin_restore 0.9 takes --nr-data-blocks
     /// instead; 1.x (seen with 1.1.0) ignores that option when the XML says 0 and fails with "block
     /// out of bounds" at the first mapping: the file itself must carry the geometry. Only the
-    /// superblock's own tag is touched (the first element of the document).
+    /// superblock's own tag is touched (the first element of the document); with nothing to change,
+    /// the same string is returned.
     /// </summary>
     public static string WithDataBlocks(string xml, ulong dataBlocks)
     {
@@ -59,7 +60,7 @@ public sealed partial record PoolMetadata(ulong Transaction, ulong DataBlockSect
         if (end < 0) throw new FormatException("thin_dump's output has no superblock.");
         var tag = xml[start..end];
         var patched = ZeroDataBlocks().Replace(tag, $"nr_data_blocks=\"{dataBlocks.ToString(CultureInfo.InvariantCulture)}\"", 1);
-        return ReferenceEquals(patched, tag) || patched == tag ? xml : string.Concat(xml.AsSpan(0, start), patched, xml.AsSpan(end));
+        return patched == tag ? xml : string.Concat(xml.AsSpan(0, start), patched, xml.AsSpan(end));
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("\\bnr_data_blocks=\"0\"")]
